@@ -1,0 +1,29 @@
+"""The default network: a VGG-style CNN with batch norm, sized for CPU training.
+
+Four stages of two 3×3 convs (width, 2×, 4×, 8× channels), each followed by 2×2 max-pooling,
+then global average pooling, dropout and one linear layer. Global pooling keeps the
+parameter count small (about 3 M at width 48) and lets the net take any input size.
+"""
+
+from torch import nn
+
+
+def conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class VGGBN(nn.Module):
+    def __init__(self, num_classes: int, input_size: int, width: int = 48, dropout: float = 0.3):
+        super().__init__()
+        del input_size  # global pooling makes the network size-agnostic
+        layers, cin = [], 1
+        for stage in range(4):
+            cout = width * 2 ** stage
+            layers += conv_bn_relu(cin, cout) + conv_bn_relu(cout, cout) + [nn.MaxPool2d(2)]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))

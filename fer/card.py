@@ -1,0 +1,86 @@
+"""The model card (README.md of a model folder) with Hub metadata in model-index form."""
+
+import platform
+from pathlib import Path
+
+import torch
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from fer.report import CONFUSION_PNG, CURVES_PNG
+
+CARD_TEMPLATE = """---
+{card_data}
+---
+
+# FER-2013 facial-expression classifier ({arch})
+
+Classifies a 48×48 grayscale face into one of {num_classes} expressions: {labels}.
+Trained from scratch on the FER-2013 `train` split (Kaggle "Training", {train_n:,} images);
+the `validation` split (Kaggle "PublicTest", {val_n:,} images) was used only to pick the best epoch.
+It is the model behind the FER-2013 emotion demo Space (`app.py`).
+
+## Results on `validation` ({val_n:,} images, test-time augmentation `{tta}` as in the app)
+
+| metric | value |
+|---|---|
+| accuracy | {accuracy:.2%} |
+| macro-F1 | {macro_f1:.4f} |
+
+| class | precision | recall | F1 | images |
+|---|---|---|---|---|
+{class_rows}
+
+![confusion matrix (rows = true class)]({confusion_png})
+
+![training curves]({curves_png})
+
+Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shared/fer2013 --split validation`
+
+## Training
+
+- Command: `{command}`
+- Architecture `{arch}`, input {input_size}×{input_size} crops of the 48×48 face, {parameters:,} parameters
+- {epochs} epochs (best: {best_epoch}), batch {batch_size}, SGD lr {lr} (momentum {momentum}),
+  schedule `{schedule}`, weight decay {weight_decay}, label smoothing {label_smoothing},
+  augmentation {augment}, class weights `{class_weights}`, seed {seed}
+- Hardware: {hardware}; {precision} compute; {threads} threads
+- Training wall time: {train_minutes:.1f} min for {epochs} epochs, per-epoch validation included (measured by `train.py`)
+
+## Limitations
+
+FER-2013 faces are low-resolution web images with noisy labels; human accuracy on it is about 65 %.
+The model reads expressions, not feelings, and is weak on the rare `disgust` class. Do not use it to
+make decisions about people.
+"""
+
+
+def hardware_description() -> str:
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads, no GPU"
+
+
+def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) -> ModelCard:
+    config = state["config"]
+    eval_results = [EvalResult(task_type="image-classification", dataset_type=dataset_id, dataset_name="FER-2013",
+                               dataset_split="validation", metric_type=metric, metric_value=round(result[key], 4),
+                               metric_name=name)
+                    for metric, key, name in (("accuracy", "accuracy", "Accuracy"), ("f1", "macro_f1", "Macro F1"))]
+    card_data = ModelCardData(license="mit", library_name="pytorch", pipeline_tag="image-classification",
+                              tags=["facial-expression-recognition", "fer2013", "emotion"], datasets=[dataset_id],
+                              metrics=["accuracy", "f1"], model_name="fer2013-emotion", eval_results=eval_results)
+    class_rows = "\n".join(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['support']} |"
+                           for name, row in result["per_class"].items())
+    content = CARD_TEMPLATE.format(
+        card_data=card_data.to_yaml(), arch=config["arch"], num_classes=len(result["labels"]),
+        labels=", ".join(result["labels"]), train_n=train_n, val_n=result["n"], tta=result["tta"],
+        accuracy=result["accuracy"], macro_f1=result["macro_f1"], class_rows=class_rows,
+        confusion_png=CONFUSION_PNG, curves_png=CURVES_PNG, command=state["command"], input_size=config["input_size"],
+        parameters=sum(p.numel() for p in model.parameters()), epochs=state["epochs_done"],
+        best_epoch=state["best_epoch"], hardware=hardware_description(), precision=state["precision"],
+        threads=torch.get_num_threads(), train_minutes=state["train_seconds"] / 60,
+        **{key: config[key] for key in ("batch_size", "lr", "momentum", "schedule", "weight_decay",
+                                        "label_smoothing", "augment", "class_weights", "seed")})
+    return ModelCard(content)
+
+
+def write_card(out_dir: Path, card: ModelCard) -> None:
+    card.save(out_dir / "README.md")

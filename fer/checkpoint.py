@@ -1,0 +1,57 @@
+"""Resumable training state in one safetensors file (no pickle), written atomically.
+
+Tensors: the model's state dict under `model.`, the optimizer's per-parameter buffers under
+`optimizer.<index>.`. Everything else (epoch, history, best score, param groups) is JSON in the
+file's metadata, so one file always holds one consistent epoch.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+
+class CheckpointError(Exception):
+    """A checkpoint or weights file that cannot be read; the message names the file."""
+
+
+def atomic_save_tensors(tensors: dict, path: Path, metadata: dict | None = None) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    save_file({name: t.contiguous() for name, t in tensors.items()}, str(temporary), metadata=metadata)
+    os.replace(temporary, path)
+
+
+def save(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
+    optimizer_state = optimizer.state_dict()
+    for index, buffers in optimizer_state["state"].items():
+        for key, value in buffers.items():
+            tensors[f"optimizer.{index}.{key}"] = torch.as_tensor(value)
+    metadata = {"state": json.dumps(state), "param_groups": json.dumps(optimizer_state["param_groups"])}
+    atomic_save_tensors(tensors, path, metadata)
+
+
+def load(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """Restore model and optimizer from `path`; return the saved training state."""
+    try:
+        tensors = load_file(str(path))
+        with open(path, "rb") as handle:
+            header_size = int.from_bytes(handle.read(8), "little")
+            metadata = json.loads(handle.read(header_size))["__metadata__"]
+        state = json.loads(metadata["state"])
+        param_groups = json.loads(metadata["param_groups"])
+        model.load_state_dict({name[len("model."):]: value for name, value in tensors.items()
+                               if name.startswith("model.")})
+    except (SafetensorError, OSError, ValueError, KeyError, RuntimeError) as error:
+        raise CheckpointError(f"Cannot resume from {path}: the file is damaged or not a checkpoint "
+                              f"of this model ({str(error).splitlines()[0] if str(error) else type(error).__name__})") from None
+    buffers: dict[int, dict] = {}
+    for name, value in tensors.items():
+        if name.startswith("optimizer."):
+            _, index, key = name.split(".", 2)
+            buffers.setdefault(int(index), {})[key] = value
+    optimizer.load_state_dict({"state": buffers, "param_groups": param_groups})
+    return state

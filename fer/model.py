@@ -1,0 +1,90 @@
+"""The emotion classifier: a network from `fer.architectures` plus what it needs to be used
+(class names, input size, pixel normalisation), saved as config.json + model.safetensors and
+loadable with `EmotionClassifier.from_pretrained(local_dir_or_hub_id)`."""
+
+from __future__ import annotations
+
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+from fer.architectures import ARCHITECTURES, build
+
+FER2013_LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+
+# Bounds for a config.json read from disk or the Hub: anything outside is refused before a
+# single tensor is allocated, so a hostile config cannot make the app allocate gigabytes.
+MAX_WIDTH = 256
+INPUT_SIZE_RANGE = (16, 96)
+MAX_CLASSES = 100
+
+
+class ModelConfigError(ValueError):
+    """A config.json that does not describe a model this project can build."""
+
+
+class EmotionClassifier(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="pytorch",
+    tags=["image-classification", "facial-expression-recognition", "fer2013"],
+    pipeline_tag="image-classification",
+    license="mit",
+):
+    def __init__(self, arch: str = "vgg", labels: list[str] | None = None, input_size: int = 40,
+                 width: int = 48, dropout: float = 0.3, mean: float = 0.5, std: float = 0.25):
+        super().__init__()
+        labels = list(FER2013_LABELS) if labels is None else labels
+        validate_config(arch, labels, input_size, width, dropout, mean, std)
+        self.arch, self.labels, self.input_size = arch, labels, input_size
+        self.mean, self.std = mean, std
+        self.net = build(arch, len(labels), input_size, width, dropout)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def validate_config(arch, labels, input_size, width, dropout, mean, std) -> None:
+    problems = []
+    if arch not in ARCHITECTURES:
+        problems.append(f"arch {arch!r} is not one of {sorted(ARCHITECTURES)}")
+    if not (isinstance(labels, list) and 2 <= len(labels) <= MAX_CLASSES
+            and all(isinstance(name, str) and name for name in labels)):
+        problems.append(f"labels must be a list of 2 to {MAX_CLASSES} class names")
+    if not (_is_int(input_size) and INPUT_SIZE_RANGE[0] <= input_size <= INPUT_SIZE_RANGE[1]):
+        problems.append(f"input_size must be an integer in {INPUT_SIZE_RANGE}, not {input_size!r}")
+    if not (_is_int(width) and 1 <= width <= MAX_WIDTH):
+        problems.append(f"width must be an integer from 1 to {MAX_WIDTH}, not {width!r}")
+    if not (_is_number(dropout) and 0 <= dropout < 1):
+        problems.append(f"dropout must be a number in [0, 1), not {dropout!r}")
+    if not (_is_number(mean) and _is_number(std) and std > 0):
+        problems.append("mean and std must be numbers, std > 0")
+    if problems:
+        raise ModelConfigError("invalid model config: " + "; ".join(problems))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class ModelLoadError(Exception):
+    """Weights or config that cannot be loaded; the message names the source."""
+
+
+def load_classifier(source: str) -> EmotionClassifier:
+    """`from_pretrained` from a local folder or Hub id, in eval mode, with one-line errors."""
+    from safetensors import SafetensorError
+
+    try:
+        model = EmotionClassifier.from_pretrained(str(source))
+    except ModelConfigError as error:
+        raise ModelLoadError(f"{source}/config.json: {error}") from None
+    except SafetensorError as error:
+        raise ModelLoadError(f"{source}/model.safetensors is damaged or truncated ({error})") from None
+    except (OSError, ValueError, TypeError, RuntimeError, KeyError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelLoadError(f"cannot load a model from {source}: {first_line}") from None
+    return model.eval()

@@ -1,0 +1,54 @@
+"""What `python train.py` does, step by step: load data, train, evaluate, report, push."""
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from fer import card, hub, report, training
+from fer.checkpoint import CheckpointError
+from fer.dataset import DatasetError, FerData, load_fer, stratified_split
+from fer.evaluate import evaluate
+from fer.model import ModelLoadError, load_classifier
+from fer.probabilities import DEFAULT_TTA
+
+
+def run(config: training.TrainConfig, args, out_dir: Path) -> int:
+    started = time.perf_counter()
+    try:
+        if not args.skip_training:
+            data = load_data(args.dataset, args.subset, config.seed)
+            state = training.train(config, data, out_dir, resume=args.resume, command=command_line())
+            finish(out_dir, data, state)
+        if args.push:
+            url = hub.push_folder(out_dir, args.repo_id, args.private)
+            print(f"pushed {out_dir} to {url}")
+    except (DatasetError, CheckpointError, ModelLoadError, hub.PushError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wall time {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def load_data(source: str, subset: int | None, seed: int) -> FerData:
+    data = load_fer(source, seed=seed)
+    if subset:
+        train_split = data.splits["train"]
+        data.splits["train"] = stratified_split(train_split, min(1.0, subset / len(train_split)), seed)[1]
+    return data
+
+
+def finish(out_dir: Path, data: FerData, state: dict) -> None:
+    """Evaluate the best epoch exactly as the app predicts, then write metrics, plots and the card."""
+    model = load_classifier(out_dir)
+    result = evaluate(model, data, "validation", tta=DEFAULT_TTA)
+    report.write_reports(out_dir, result, state)
+    model_card = card.build_card(result, state, model, dataset_id=state["dataset"], train_n=state["train_images"])
+    card.write_card(out_dir, model_card)
+    print(f"best epoch {state['best_epoch']}: validation accuracy {result['accuracy']:.4f} with TTA "
+          f"'{DEFAULT_TTA}' (macro-F1 {result['macro_f1']:.4f}); training took {state['train_seconds'] / 60:.1f} min; "
+          f"results in {out_dir}")
+
+
+def command_line() -> str:
+    return "python " + " ".join(shlex.quote(part) for part in sys.argv)

@@ -1,0 +1,42 @@
+"""Model outputs to class probabilities, with the test-time augmentation the app uses.
+
+Evaluation and the app both call `predict_probabilities`, so reported accuracy is the
+accuracy of what visitors see.
+"""
+
+import torch
+from torchvision.transforms.v2 import functional as TF
+
+from fer.model import EmotionClassifier
+from fer.tensors import normalize
+
+TTA_MODES = ("none", "flip", "tencrop")
+DEFAULT_TTA = "tencrop"
+
+
+def tta_views(gray_images: torch.Tensor, crop_size: int, tta: str) -> list[torch.Tensor]:
+    """The crops of a uint8 N×48×48 batch that are averaged for one prediction."""
+    if tta not in TTA_MODES:
+        raise ValueError(f"tta must be one of {TTA_MODES}, not {tta!r}")
+    if tta == "tencrop":
+        return list(TF.ten_crop(gray_images, [crop_size, crop_size]))
+    center = TF.center_crop(gray_images, [crop_size, crop_size])
+    return [center, center.flip(-1)] if tta == "flip" else [center]
+
+
+@torch.inference_mode()
+def view_probabilities(model: EmotionClassifier, views: list[torch.Tensor]) -> torch.Tensor:
+    """Softmax of every view, V×N×C."""
+    return torch.stack([model(normalize(view, model.mean, model.std)).float().softmax(-1) for view in views])
+
+
+@torch.inference_mode()
+def predict_probabilities(model: EmotionClassifier, gray_images: torch.Tensor, tta: str = DEFAULT_TTA,
+                          batch_size: int = 256) -> torch.Tensor:
+    """uint8 N×48×48 faces → N×C class probabilities (rows sum to 1), in fp32."""
+    model.eval()
+    chunks = []
+    for start in range(0, len(gray_images), batch_size):
+        views = tta_views(gray_images[start:start + batch_size], model.input_size, tta)
+        chunks.append(view_probabilities(model, views).mean(0))
+    return torch.cat(chunks) if chunks else torch.empty(0, len(model.labels))

@@ -1,0 +1,68 @@
+"""Evaluation results as files people read: metrics.json, the confusion matrix and training curves."""
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+import numpy as np  # noqa: E402
+
+CONFUSION_PNG = "confusion_matrix.png"
+CURVES_PNG = "training_curves.png"
+METRICS_JSON = "metrics.json"
+
+
+def plot_confusion_matrix(result: dict, path: Path) -> None:
+    """Rows = true class, each row normalised to recall; cells show the share and the count."""
+    counts = np.array(result["confusion_matrix"])
+    shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    labels = result["labels"]
+    figure, axes = plt.subplots(figsize=(7, 6))
+    image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for row in range(len(labels)):
+        for column in range(len(labels)):
+            axes.text(column, row, f"{shares[row, column]:.0%}\n{counts[row, column]}", ha="center", va="center",
+                      fontsize=8, color="white" if shares[row, column] > 0.5 else "black")
+    axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    axes.set_yticks(range(len(labels)), labels)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    axes.set_title(f"{result.get('split', '')} accuracy {result['accuracy']:.1%}, macro-F1 {result['macro_f1']:.3f}")
+    figure.colorbar(image, ax=axes, label="share of the true class")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_training_curves(history: list[dict], path: Path) -> None:
+    epochs = [record["epoch"] for record in history]
+    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
+    loss_axes.plot(epochs, [r["train_loss"] for r in history], label="train")
+    loss_axes.plot(epochs, [r["val_loss"] for r in history], label="validation")
+    loss_axes.set_title("loss")
+    accuracy_axes.plot(epochs, [r["train_accuracy"] for r in history], label="train (augmented)")
+    accuracy_axes.plot(epochs, [r["val_accuracy"] for r in history], label="validation (centre crop)")
+    accuracy_axes.set_title("accuracy")
+    for axes in (loss_axes, accuracy_axes):
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_reports(out_dir: Path, result: dict, state: dict) -> None:
+    (out_dir / METRICS_JSON).write_text(json.dumps({
+        "validation": result,
+        "best_epoch": state["best_epoch"],
+        "epochs": state["epochs_done"],
+        "train_seconds": state["train_seconds"],
+        "precision": state["precision"],
+        "config": state["config"],
+        "history": state["history"],
+    }, indent=2))
+    plot_confusion_matrix(result, out_dir / CONFUSION_PNG)
+    plot_training_curves(state["history"], out_dir / CURVES_PNG)

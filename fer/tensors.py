@@ -1,0 +1,42 @@
+"""Pictures to model inputs: 48×48 grayscale uint8 arrays, then normalised float batches.
+
+Training data and the app's face crops both pass through `to_gray_array`, so the model sees
+the same kind of pixels in both.
+"""
+
+import numpy as np
+import torch
+from PIL import Image
+
+IMAGE_SIZE = 48
+HIGH_BIT_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+
+
+def to_gray_array(image: Image.Image) -> np.ndarray:
+    """Any PIL image (any mode, any size) as a 48×48 uint8 grayscale array."""
+    image = _to_8bit_gray(image)
+    if image.size != (IMAGE_SIZE, IMAGE_SIZE):
+        image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(image, dtype=np.uint8)
+
+
+def _to_8bit_gray(image: Image.Image) -> Image.Image:
+    if image.mode == "L":
+        return image
+    if image.mode in HIGH_BIT_DEPTH_MODES:
+        # PIL's convert("L") clips 16-bit values at 255 (a white picture); rescale the range instead.
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        return Image.fromarray(np.clip(values / top * 255.0, 0, 255).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, image.convert("RGBA")).convert("L")
+    return image.convert("L")
+
+
+def normalize(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    """uint8 N×H×W (or N×1×H×W) to a float N×1×H×W batch in channels_last layout."""
+    if images.dim() == 3:
+        images = images.unsqueeze(1)
+    batch = (images.float() / 255.0 - mean) / std
+    return batch.contiguous(memory_format=torch.channels_last)

@@ -1,0 +1,214 @@
+"""The training loop: recipes as plain data, one epoch at a time, a checkpoint after each.
+
+A run can be killed at any moment: `train(..., resume=True)` continues after the last finished
+epoch and, because every epoch seeds its own random numbers, ends where an uninterrupted run
+with the same seed would.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from fer import checkpoint, precision
+from fer.augment import random_affine_crops
+from fer.dataset import FerData, Split
+from fer.model import EmotionClassifier
+from fer.tensors import normalize
+from fer.probabilities import predict_probabilities
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "vgg"
+    epochs: int = 32
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    warmup_fraction: float = 0.15
+    schedule: str = "onecycle"  # or "constant"
+    augment: bool = True
+    class_weights: str = "none"
+    input_size: int = 40
+    width: int = 44
+    dropout: float = 0.3
+    seed: int = 0
+    precision: str = "auto"
+
+
+RECIPES = {
+    "default": TrainConfig(),
+    # The student report's training, to reproduce its 56 %: plain SGD, no augmentation.
+    "seed": TrainConfig(arch="seed", epochs=10, batch_size=32, lr=0.01, momentum=0.0, nesterov=False,
+                        weight_decay=0.0, label_smoothing=0.0, schedule="constant", augment=False,
+                        input_size=48, width=32, dropout=0.0),
+}
+
+
+def recipe(name: str, **overrides) -> TrainConfig:
+    known = {field.name for field in fields(TrainConfig)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise ValueError(f"unknown training settings: {sorted(unknown)}")
+    return TrainConfig(**{**asdict(RECIPES[name]), **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
+    """Linear warm-up, then cosine decay to zero; a pure function of the step, so resuming needs no state."""
+    if config.schedule == "constant":
+        return config.lr
+    warmup = max(1, int(config.warmup_fraction * total_steps))
+    if step < warmup:
+        return config.lr * (0.04 + 0.96 * step / warmup)
+    progress = (step - warmup) / max(1, total_steps - warmup)
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def class_weights(counts: list[int], mode: str) -> torch.Tensor | None:
+    if mode not in CLASS_WEIGHTINGS:
+        raise ValueError(f"class_weights must be one of {CLASS_WEIGHTINGS}")
+    if mode == "none":
+        return None
+    counts = torch.tensor(counts, dtype=torch.float32).clamp(min=1)
+    weights = counts.sum() / (len(counts) * counts)
+    if mode == "sqrt":
+        weights = weights.sqrt()
+    return weights / (weights * counts).sum() * counts.sum()  # mean weight over samples stays 1
+
+
+def build_model(config: TrainConfig, labels: list[str]) -> EmotionClassifier:
+    torch.manual_seed(config.seed)
+    model = EmotionClassifier(arch=config.arch, labels=labels, input_size=config.input_size,
+                              width=config.width, dropout=config.dropout)
+    return model.to(memory_format=torch.channels_last)
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                           nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
+
+
+def training_batch(images: torch.Tensor, config: TrainConfig, model: EmotionClassifier,
+                   generator: torch.Generator) -> torch.Tensor:
+    if config.augment:
+        pixels = random_affine_crops(images, config.input_size, generator)
+    else:
+        offset = (images.shape[-1] - config.input_size) // 2
+        pixels = images[:, offset:offset + config.input_size, offset:offset + config.input_size]
+    return normalize(pixels, model.mean, model.std)
+
+
+def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, loss_weights,
+              compute: str, total_steps: int, description: str) -> dict:
+    model.train()
+    torch.manual_seed(config.seed * 10_000 + epoch)  # dropout: same numbers whether resumed or not
+    generator = torch.Generator().manual_seed(config.seed * 10_000 + epoch)
+    order = torch.randperm(len(split), generator=generator)
+    steps_per_epoch = math.ceil(len(split) / config.batch_size)
+    loss_sum, correct, seen = 0.0, 0, 0
+    progress = tqdm(range(steps_per_epoch), desc=description, unit="batch", leave=False, dynamic_ncols=True)
+    for step_in_epoch in progress:
+        indices = order[step_in_epoch * config.batch_size:(step_in_epoch + 1) * config.batch_size]
+        inputs = training_batch(split.images[indices], config, model, generator)
+        targets = split.labels[indices]
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, epoch * steps_per_epoch + step_in_epoch, total_steps)
+        with precision.autocast(compute):
+            logits = model(inputs)
+        loss = F.cross_entropy(logits.float(), targets, weight=loss_weights,
+                               label_smoothing=config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(targets)
+        correct += (logits.argmax(1) == targets).sum().item()
+        seen += len(targets)
+        progress.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+    return {"train_loss": loss_sum / seen, "train_accuracy": correct / seen,
+            "lr": optimizer.param_groups[0]["lr"]}
+
+
+def validate(model: EmotionClassifier, split: Split, compute: str) -> dict:
+    """Centre crop in the training precision: model selection only (the final report uses the app's path)."""
+    with precision.autocast(compute):
+        probabilities = predict_probabilities(model, split.images, tta="none")
+    loss = F.nll_loss(probabilities.clamp(min=1e-9).log(), split.labels).item()
+    return {"val_loss": loss, "val_accuracy": (probabilities.argmax(1) == split.labels).float().mean().item()}
+
+
+def save_best(model: EmotionClassifier, out_dir: Path) -> None:
+    """config.json + model.safetensors for the best epoch, replaced atomically."""
+    staging = out_dir / ".best.tmp"
+    model.save_pretrained(staging)
+    for name in ("config.json", "model.safetensors"):
+        os.replace(staging / name, out_dir / name)
+    for leftover in staging.iterdir():
+        leftover.unlink()
+    staging.rmdir()
+
+
+def say(message: str) -> None:
+    """Print above the progress bars, at once (logs may be files)."""
+    tqdm.write(message)
+    sys.stdout.flush()
+
+
+def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = False, command: str = "",
+          log=None) -> dict:
+    """Train, keeping the best validation epoch in `out_dir`; return the training state."""
+    log = log or say
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(os.cpu_count() or 1)
+    compute = precision.resolve(config.precision)
+    model = build_model(config, data.label_names)
+    optimizer = make_optimizer(model, config)
+    state = {"config": asdict(config), "epochs_done": 0, "history": [], "best_epoch": None,
+             "best_val_accuracy": -1.0, "train_seconds": 0.0, "precision": compute,
+             "command": command, "dataset": data.source, "train_images": len(data.splits["train"])}
+    checkpoint_path = out_dir / CHECKPOINT_NAME
+    if resume and checkpoint_path.exists():
+        state = checkpoint.load(checkpoint_path, model, optimizer)
+        if state["config"] != asdict(config):
+            log(f"warning: resuming with settings that differ from the checkpoint's: {state['config']}")
+        log(f"resuming after epoch {state['epochs_done']} of {config.epochs} from {checkpoint_path}")
+    elif resume:
+        log(f"no checkpoint at {checkpoint_path}; starting from scratch")
+    train_split, val_split = data.splits["train"], data.splits["validation"]
+    loss_weights = class_weights(data.class_counts("train"), config.class_weights)
+    total_steps = config.epochs * math.ceil(len(train_split) / config.batch_size)
+    log(f"training {config.arch} on {len(train_split):,} images ({compute}, {torch.get_num_threads()} threads), "
+        f"validating on {len(val_split):,}")
+    epochs = tqdm(range(state["epochs_done"], config.epochs), initial=state["epochs_done"], total=config.epochs,
+                  desc="epochs", unit="epoch", dynamic_ncols=True)
+    for epoch in epochs:
+        started = time.perf_counter()
+        record = {"epoch": epoch + 1}
+        record.update(run_epoch(model, optimizer, train_split, config, epoch, loss_weights, compute,
+                                total_steps, f"epoch {epoch + 1}/{config.epochs}"))
+        record.update(validate(model, val_split, compute))
+        record["seconds"] = time.perf_counter() - started
+        state["history"].append(record)
+        state["epochs_done"] = epoch + 1
+        state["train_seconds"] += record["seconds"]
+        if record["val_accuracy"] > state["best_val_accuracy"]:
+            state["best_val_accuracy"], state["best_epoch"] = record["val_accuracy"], epoch + 1
+            save_best(model, out_dir)
+        checkpoint.save(checkpoint_path, model, optimizer, state)
+        epochs.set_postfix(val_acc=f"{record['val_accuracy']:.4f}", best=f"{state['best_val_accuracy']:.4f}")
+        log(f"epoch {epoch + 1}: train loss {record['train_loss']:.3f} acc {record['train_accuracy']:.3f} | "
+            f"val loss {record['val_loss']:.3f} acc {record['val_accuracy']:.4f} | {record['seconds']:.0f} s")
+    return state

@@ -1,0 +1,56 @@
+import json
+
+import pytest
+import torch
+
+from fer.model import EmotionClassifier, ModelLoadError, load_classifier
+from fer.probabilities import predict_probabilities
+
+
+@pytest.mark.parametrize("arch, input_size", [("vgg", 40), ("seed", 48)])
+def test_save_load_round_trip_gives_identical_outputs(tmp_path, arch, input_size):
+    torch.manual_seed(0)
+    model = EmotionClassifier(arch=arch, labels=["a", "b", "c"], input_size=input_size, width=8).eval()
+    model.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".md") == ["config.json", "model.safetensors"]
+    loaded = load_classifier(tmp_path)
+    assert loaded.labels == ["a", "b", "c"] and loaded.input_size == input_size
+    faces = torch.randint(0, 256, (5, 48, 48), dtype=torch.uint8)
+    assert torch.equal(predict_probabilities(model, faces), predict_probabilities(loaded, faces))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"width": 100000}, "width"),
+    ({"input_size": 10 ** 6}, "input_size"),
+    ({"labels": "happy"}, "labels"),
+    ({"arch": "resnet999"}, "arch"),
+    ({"dropout": "lots"}, "dropout"),
+])
+def test_hostile_config_is_refused_before_allocating(tmp_path, change, message):
+    EmotionClassifier(width=4).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, **change}))
+    with pytest.raises(ModelLoadError, match=message):
+        load_classifier(tmp_path)
+
+
+def test_truncated_weights_name_the_file(tmp_path):
+    EmotionClassifier(width=4).save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(ModelLoadError, match="model.safetensors"):
+        load_classifier(tmp_path)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="cannot load a model"):
+        load_classifier(tmp_path / "absent")
+
+
+def test_probabilities_sum_to_one_for_every_tta_mode():
+    model = EmotionClassifier(width=4)
+    faces = torch.randint(0, 256, (3, 48, 48), dtype=torch.uint8)
+    for tta in ("none", "flip", "tencrop"):
+        probabilities = predict_probabilities(model, faces, tta=tta)
+        assert probabilities.shape == (3, 7)
+        assert torch.allclose(probabilities.sum(1), torch.ones(3), atol=1e-5)

@@ -1,0 +1,76 @@
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from fer import checkpoint, training
+from fer.checkpoint import CheckpointError
+from fer.dataset import load_fer
+
+TINY = dict(epochs=2, batch_size=16, width=4, precision="fp32", lr=0.05)
+
+
+def test_a_training_step_changes_the_weights_and_keeps_the_loss_finite(local_dataset, tmp_path):
+    data = load_fer(str(local_dataset))
+    config = training.recipe("default", **{**TINY, "epochs": 1})
+    before = training.build_model(config, data.label_names).state_dict()
+    state = training.train(config, data, tmp_path)
+    after = load_file(str(tmp_path / "model.safetensors"))
+    assert torch.isfinite(torch.tensor(state["history"][0]["train_loss"]))
+    changed = [name for name, value in before.items() if "weight" in name and not torch.equal(value, after[name])]
+    assert changed, "no weight moved"
+
+
+def test_seed_recipe_is_the_original_training():
+    seed = training.recipe("seed")
+    assert (seed.arch, seed.epochs, seed.batch_size, seed.lr, seed.augment, seed.dropout) == ("seed", 10, 32, 0.01,
+                                                                                              False, 0.0)
+
+
+def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(local_dataset, tmp_path, monkeypatch):
+    data = load_fer(str(local_dataset))
+    config = training.recipe("default", **TINY)
+    straight = training.train(config, data, tmp_path / "straight")
+
+    real_save = checkpoint.save
+
+    def save_then_die(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt  # the process is gone right after epoch 1's checkpoint
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config, data, tmp_path / "resumed")
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    resumed = training.train(config, data, tmp_path / "resumed", resume=True)
+
+    assert resumed["epochs_done"] == 2
+    assert [r["val_accuracy"] for r in resumed["history"]] == [r["val_accuracy"] for r in straight["history"]]
+    weights_straight = load_file(str(tmp_path / "straight" / training.CHECKPOINT_NAME))
+    weights_resumed = load_file(str(tmp_path / "resumed" / training.CHECKPOINT_NAME))
+    assert all(torch.equal(weights_straight[name], weights_resumed[name]) for name in weights_straight)
+
+
+def test_a_damaged_checkpoint_is_named_in_the_error(local_dataset, tmp_path):
+    data = load_fer(str(local_dataset))
+    config = training.recipe("default", **{**TINY, "epochs": 1})
+    training.train(config, data, tmp_path)
+    path = tmp_path / training.CHECKPOINT_NAME
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=str(path)):
+        training.train(config, data, tmp_path, resume=True)
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    config = training.recipe("default")
+    lrs = [training.learning_rate(config, step, 100) for step in range(101)]
+    assert lrs[0] < lrs[15] == pytest.approx(config.lr)
+    assert lrs[100] == pytest.approx(0.0, abs=1e-9)
+    assert training.learning_rate(training.recipe("seed"), 50, 100) == 0.01
+
+
+def test_class_weights_favour_rare_classes_and_keep_the_mean():
+    counts = [100, 10, 100]
+    weights = training.class_weights(counts, "balanced")
+    assert weights[1] > weights[0] == pytest.approx(weights[2])
+    assert (weights * torch.tensor(counts)).sum() / sum(counts) == pytest.approx(1.0)
+    assert training.class_weights(counts, "none") is None

@@ -1,0 +1,52 @@
+"""Train an emotion classifier on FER-2013 on the CPU, evaluate it, and optionally push it.
+
+    python train.py --dataset ../shared/fer2013                 # the default model
+    python train.py --dataset ../shared/fer2013 --arch seed --recipe seed --out runs/seed
+    python train.py --resume                                   # continue after a crash
+    python train.py --push --repo-id USER/NAME                 # upload runs/default to the Hub
+"""
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from fer import training
+from fer.dataset import DEFAULT_HUB_DATASET
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default=DEFAULT_HUB_DATASET,
+                        help="Hub dataset id, local dataset folder, or Kaggle fer2013.csv (default: %(default)s)")
+    parser.add_argument("--recipe", choices=sorted(training.RECIPES), default="default",
+                        help="preset of all training settings; the options below override it")
+    parser.add_argument("--out", type=Path, help="output folder (default: runs/<recipe>)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--subset", type=int, help="train on only this many images (quick trials)")
+    parser.add_argument("--push", action="store_true", help="upload the output folder to the Hugging Face Hub")
+    parser.add_argument("--repo-id", help="Hub repo for --push (default: <your user>/fer2013-emotion)")
+    parser.add_argument("--private", action="store_true", help="create the Hub repo as private")
+    parser.add_argument("--skip-training", action="store_true", help="only evaluate/push what --out holds")
+    settings = parser.add_argument_group("training settings (default: from --recipe)")
+    for field in fields(training.TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        if field.type in ("bool", bool):
+            settings.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            kind = {"int": int, "float": float}.get(field.type, str)
+            settings.add_argument(flag, type=kind, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from fer import pipeline  # heavy imports after --help
+    overrides = {field.name: getattr(args, field.name) for field in fields(training.TrainConfig)}
+    config = training.recipe(args.recipe, **overrides)
+    out_dir = args.out or Path("runs") / args.recipe
+    return pipeline.run(config, args, out_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
