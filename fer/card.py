@@ -54,12 +54,24 @@ make decisions about people.
 """
 
 
+def hub_dataset_name(source: str) -> str:
+    """The card's `datasets:` entry: a Hub id as given; for a local copy, its folder name."""
+    return Path(source).name if Path(source).exists() else source
+
+
 def hardware_description() -> str:
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads, no GPU"
+    cpu = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = f"{names[0]} ({len(names)} cores)" if names else cpu
+    return f"{cpu}, {platform.system()}, no GPU"
 
 
 def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) -> ModelCard:
     config = state["config"]
+    dataset_id = hub_dataset_name(dataset_id)
     eval_results = [EvalResult(task_type="image-classification", dataset_type=dataset_id, dataset_name="FER-2013",
                                dataset_split="validation", metric_type=metric, metric_value=round(result[key], 4),
                                metric_name=name)

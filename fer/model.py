@@ -4,11 +4,16 @@ loadable with `EmotionClassifier.from_pretrained(local_dir_or_hub_id)`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 from huggingface_hub import PyTorchModelHubMixin
+from huggingface_hub.errors import HfHubHTTPError
 from torch import nn
 
 from fer.architectures import ARCHITECTURES, build
 
+BUNDLED_MODEL = Path(__file__).parent / "pretrained"
 FER2013_LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 
 # Bounds for a config.json read from disk or the Hub: anything outside is refused before a
@@ -84,7 +89,17 @@ def load_classifier(source: str) -> EmotionClassifier:
         raise ModelLoadError(f"{source}/config.json: {error}") from None
     except SafetensorError as error:
         raise ModelLoadError(f"{source}/model.safetensors is damaged or truncated ({error})") from None
-    except (OSError, ValueError, TypeError, RuntimeError, KeyError) as error:
+    except (OSError, ValueError, TypeError, RuntimeError, KeyError, HfHubHTTPError, httpx.HTTPError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelLoadError(f"cannot load a model from {source}: {first_line}") from None
     return model.eval()
+
+
+def load_for_app(source: str | None) -> tuple[EmotionClassifier, str]:
+    """The model named by `source` (Hub id or folder), or the bundled one; and a line saying which."""
+    if not source:
+        return load_classifier(BUNDLED_MODEL), "the bundled model (fer/pretrained)"
+    try:
+        return load_classifier(source), f"`{source}`"
+    except ModelLoadError as error:
+        return load_classifier(BUNDLED_MODEL), f"the bundled model, because {source} could not be loaded ({error})"

@@ -17,12 +17,15 @@ def to_gray_array(image: Image.Image) -> np.ndarray:
     image = _to_8bit_gray(image)
     if image.size != (IMAGE_SIZE, IMAGE_SIZE):
         image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.asarray(image, dtype=np.uint8)
+    return np.array(image, dtype=np.uint8)
 
 
 def _to_8bit_gray(image: Image.Image) -> Image.Image:
-    if image.mode == "L":
-        return image
+    return image if image.mode == "L" else to_8bit_opaque(image).convert("L")
+
+
+def to_8bit_opaque(image: Image.Image) -> Image.Image:
+    """16-bit and float pictures rescaled to 8 bits; transparent ones flattened onto white."""
     if image.mode in HIGH_BIT_DEPTH_MODES:
         # PIL's convert("L") clips 16-bit values at 255 (a white picture); rescale the range instead.
         values = np.asarray(image, dtype=np.float64)
@@ -30,8 +33,8 @@ def _to_8bit_gray(image: Image.Image) -> Image.Image:
         return Image.fromarray(np.clip(values / top * 255.0, 0, 255).astype(np.uint8))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, image.convert("RGBA")).convert("L")
-    return image.convert("L")
+        return Image.alpha_composite(background, image.convert("RGBA"))
+    return image
 
 
 def normalize(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:

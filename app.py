@@ -1,0 +1,78 @@
+"""FER-2013 emotion demo: every face in a photo or webcam stream, with all seven class probabilities.
+
+    python app.py                       # bundled model, http://127.0.0.1:7860
+    FER_MODEL=user/fer2013-emotion python app.py   # a model pushed with `train.py --push`
+"""
+
+import os
+
+import gradio as gr
+
+from fer.faces import DEFAULT_MAX_FACES
+from fer.handlers import Handlers
+from fer.model import load_for_app
+from fer.probabilities import DEFAULT_TTA, TTA_MODES
+
+MAX_FACES_LIMIT = 30
+MAX_FILE_SIZE = "20mb"
+
+
+class UploadImage(gr.Image):
+    """gr.Image that hands over the uploaded file undecoded: `fer.image.open_image` then decodes it and
+    explains any problem (empty, damaged, not a picture, too large), where gr.Image would say only 'Error'."""
+
+    def preprocess(self, payload):
+        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
+            return payload.path
+        return super().preprocess(payload)
+
+
+model, model_note = load_for_app(os.environ.get("FER_MODEL"))
+handlers = Handlers(model)
+examples = sorted(str(path) for path in (os.scandir("examples")) if path.name.endswith(".jpg"))
+
+with gr.Blocks(title="FER-2013 emotion demo", delete_cache=(30, 60)) as demo:
+    gr.Markdown("# Facial expression recognition\nDrop in a photo or turn on the webcam: every face gets a box and "
+                f"one of {len(model.labels)} expressions ({', '.join(model.labels)}). Model: {model_note}. "
+                "Nothing you upload is stored.")
+    with gr.Row():
+        tta = gr.Radio(list(TTA_MODES), value=DEFAULT_TTA, label="Test-time augmentation",
+                       info="tencrop: most accurate; none: fastest")
+        max_faces = gr.Slider(1, MAX_FACES_LIMIT, value=DEFAULT_MAX_FACES, step=1, label="Faces at most",
+                              info="largest first")
+    with gr.Tab("Photo"):
+        with gr.Row():
+            with gr.Column():
+                photo = UploadImage(type="filepath", sources=["upload", "clipboard"], label="Photo")
+                gr.Examples(examples, inputs=photo)
+            annotated = gr.Image(label="Faces found", interactive=False, format="jpeg")
+        with gr.Row():
+            with gr.Column(scale=2):
+                face_picker = gr.Radio([], label="Face", visible=False)
+                bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1],
+                                  label="Class probabilities", height=280)
+            cam = gr.Image(label="Grad-CAM: what drove the prediction", interactive=False, height=280)
+        table = gr.Dataframe(label="All faces", interactive=False)
+        with gr.Accordion("API result (JSON)", open=False):
+            result_json = gr.JSON(label="analysis")
+        analysis_state = gr.State()
+    with gr.Tab("Webcam"):
+        with gr.Row():
+            webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
+            live = gr.Image(label="Live", interactive=False)
+        live_bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1],
+                               label="Largest face", height=240)
+
+    upload_outputs = [annotated, bars, cam, table, face_picker, analysis_state, result_json]
+    for trigger in (photo.change, tta.change, max_faces.release):
+        trigger(handlers.on_upload, [photo, tta, max_faces], upload_outputs, api_name=False)
+    face_picker.change(handlers.on_pick_face, [face_picker, analysis_state], [bars, cam], api_name=False)
+    webcam.stream(handlers.on_frame, [webcam, tta, max_faces], [live, live_bars], stream_every=0.1,
+                  time_limit=120, concurrency_limit=4, api_name="stream")
+    predict_button = gr.Button(visible=False)
+    predict_button.click(handlers.predict, [photo, tta, max_faces], result_json, api_name="predict")
+
+demo.queue(default_concurrency_limit=2, max_size=64)
+
+if __name__ == "__main__":
+    demo.launch(max_file_size=MAX_FILE_SIZE, server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

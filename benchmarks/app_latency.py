@@ -1,0 +1,64 @@
+"""Latency of the app's path for one face, and the webcam frame rate, on this machine.
+
+    python benchmarks/app_latency.py [--runs 30]
+
+Upload: decode a 512×512 portrait → detect → crop → classify (TTA as in the app) → probabilities;
+detector and classifier times are reported separately. Webcam: the stream handler on a 640×480
+frame with one face (detect, classify, draw), frames processed per second.
+"""
+
+import argparse
+import io
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from fer.analysis import analyze  # noqa: E402
+from fer.handlers import Handlers  # noqa: E402
+from fer.image import open_image  # noqa: E402
+from fer.model import BUNDLED_MODEL, load_classifier  # noqa: E402
+
+
+def webcam_frame() -> np.ndarray:
+    portrait = Image.open(ROOT / "examples" / "grace_hopper.jpg").convert("RGB").resize((320, 375))
+    frame = Image.new("RGB", (640, 480), (70, 70, 80))
+    frame.paste(portrait, (160, 50))
+    return np.asarray(frame)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    model = load_classifier(BUNDLED_MODEL)
+    upload = (ROOT / "examples" / "astronaut.jpg").read_bytes()
+    for tta in ("tencrop", "flip", "none"):
+        totals, detects, classifies = [], [], []
+        for _ in range(args.runs + 3):
+            started = time.perf_counter()
+            analysis = analyze(open_image(upload), model, tta=tta)
+            totals.append((time.perf_counter() - started) * 1000)
+            detects.append(analysis.detect_ms)
+            classifies.append(analysis.classify_ms)
+        totals, detects, classifies = totals[3:], detects[3:], classifies[3:]
+        print(f"upload 512x512, 1 face, tta={tta:<7}: median {statistics.median(totals):5.1f} ms "
+              f"(detect+crop {statistics.median(detects):4.1f} ms, classify {statistics.median(classifies):4.1f} ms), "
+              f"p95 {sorted(totals)[int(0.95 * len(totals)) - 1]:5.1f} ms")
+    handlers = Handlers(model)
+    frame = webcam_frame()
+    for tta in ("tencrop", "none"):
+        handlers.on_frame(frame, tta, 10)
+        started = time.perf_counter()
+        for _ in range(args.runs):
+            handlers.on_frame(frame, tta, 10)
+        print(f"webcam 640x480, 1 face, tta={tta:<7}: {args.runs / (time.perf_counter() - started):5.1f} frames/s processed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Load on the app served on localhost: N concurrent gradio_client clients sending real photos.
+
+    python benchmarks/load_test.py                      # 20 clients for 60 s
+    python benchmarks/load_test.py --clients 8 --seconds 15   # the short run CI does
+
+Prints requests served, failures, p50/p95 latency, the app's resident memory after warm-up and
+at its peak, and whether any uploaded picture was left in Gradio's temp folder afterwards.
+Exits non-zero on a failed request, an invalid answer, or memory growth beyond --rss-growth-mib.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from gradio_client import Client, handle_file  # noqa: E402
+
+from tests.app_server import running_app  # noqa: E402
+
+PHOTOS = sorted((ROOT / "examples").glob("*.jpg"))
+LABELS = {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}
+
+
+def valid(result: dict) -> bool:
+    return bool(result["faces"]) and all(
+        set(face["probabilities"]) == LABELS and abs(sum(face["probabilities"].values()) - 1) < 1e-3
+        for face in result["faces"])
+
+
+def client_loop(url: str, index: int, stop_at: float, latencies: list, failures: list, lock) -> None:
+    client = Client(url, verbose=False)
+    count = 0
+    while time.monotonic() < stop_at:
+        photo = PHOTOS[(index + count) % len(PHOTOS)]
+        started = time.perf_counter()
+        try:
+            result = client.predict(handle_file(str(photo)), "tencrop", 10, api_name="/predict")
+            ok = valid(result)
+        except Exception as error:  # noqa: BLE001 - every failure is counted and reported
+            ok, result = False, repr(error)[:200]
+        with lock:
+            (latencies.append(time.perf_counter() - started) if ok else failures.append(result))
+        count += 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--rss-growth-mib", type=float, default=300, help="allowed growth after warm-up")
+    args = parser.parse_args()
+    temp_dir = Path(tempfile.mkdtemp(prefix="fer-load-"))
+    with running_app({"GRADIO_TEMP_DIR": str(temp_dir)}) as server:
+        warm = Client(server.url, verbose=False)
+        for photo in PHOTOS:
+            warm.predict(handle_file(str(photo)), "tencrop", 10, api_name="/predict")
+        rss_after_warmup = server.rss_mib()
+        latencies, failures, lock = [], [], threading.Lock()
+        stop_at = time.monotonic() + args.seconds
+        threads = [threading.Thread(target=client_loop, args=(server.url, i, stop_at, latencies, failures, lock))
+                   for i in range(args.clients)]
+        for thread in threads:
+            thread.start()
+        peak_rss = rss_after_warmup
+        while any(thread.is_alive() for thread in threads):
+            peak_rss = max(peak_rss, server.rss_mib())
+            time.sleep(0.5)
+        time.sleep(100)  # delete_cache=(30, 60): uploads older than 60 s go at the next 30 s sweep
+        leftovers = [path for path in temp_dir.rglob("*") if path.is_file()]
+    latencies.sort()
+    served = len(latencies)
+    print(f"{args.clients} clients for {args.seconds:.0f} s: {served} requests served "
+          f"({served / args.seconds:.1f}/s), {len(failures)} failed")
+    if latencies:
+        print(f"latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
+              f"p95 {latencies[int(0.95 * (served - 1))] * 1000:.0f} ms")
+    print(f"app RSS after warm-up {rss_after_warmup:.0f} MiB, peak {peak_rss:.0f} MiB "
+          f"(growth {peak_rss - rss_after_warmup:.0f} MiB, bound {args.rss_growth_mib:.0f})")
+    print(f"files left in Gradio's temp folder 100 s after the load: {len(leftovers)}")
+    for failure in failures[:5]:
+        print(f"  failure: {failure}")
+    ok = not failures and served > 0 and peak_rss - rss_after_warmup <= args.rss_growth_mib and not leftovers
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Grad-CAM: which parts of the face drove the predicted class (Selvaraju et al., 2017).
+
+The gradient of the class score with respect to the last convolutional feature maps, averaged
+per channel, weights those maps; their positive sum, upsampled, is the heat map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib import colormaps
+from PIL import Image
+from torch import nn
+from torchvision.transforms.v2 import functional as TF
+
+from fer.model import EmotionClassifier
+from fer.tensors import normalize
+
+DISPLAY_SIZE = 192
+
+
+def last_feature_layer(model: EmotionClassifier) -> nn.Module:
+    """The last ReLU of the convolutional part: the finest maps that still see the whole face."""
+    return [module for module in model.net.features if isinstance(module, nn.ReLU)][-1]
+
+
+def heat_map(model: EmotionClassifier, face: np.ndarray, class_index: int) -> np.ndarray:
+    """Grad-CAM in [0, 1] at the model's input size for one 48×48 uint8 face."""
+    captured = {}
+
+    def keep(module, inputs, output):
+        output.retain_grad()
+        captured["maps"] = output
+
+    handle = last_feature_layer(model).register_forward_hook(keep)
+    try:
+        model.eval()
+        crop = TF.center_crop(torch.from_numpy(face)[None], [model.input_size, model.input_size])
+        with torch.enable_grad():
+            batch = normalize(crop, model.mean, model.std).requires_grad_(True)
+            model(batch)[0, class_index].backward()
+    finally:
+        handle.remove()
+    maps, gradients = captured["maps"].detach(), captured["maps"].grad
+    cam = F.relu((gradients.mean(dim=(2, 3), keepdim=True) * maps).sum(1, keepdim=True))
+    cam = F.interpolate(cam, size=(model.input_size, model.input_size), mode="bilinear", align_corners=False)[0, 0]
+    return (cam / cam.max()).numpy() if cam.max() > 0 else cam.numpy()
+
+
+def overlay(model: EmotionClassifier, face: np.ndarray, class_index: int, alpha: float = 0.45) -> Image.Image:
+    """The face the model saw, with the Grad-CAM heat map laid over it, enlarged for display."""
+    cam = heat_map(model, face, class_index)
+    offset = (face.shape[0] - model.input_size) // 2
+    gray = face[offset:offset + model.input_size, offset:offset + model.input_size].astype(np.float32) / 255
+    coloured = colormaps["jet"](cam)[..., :3]
+    blended = (1 - alpha) * gray[..., None] + alpha * coloured
+    picture = Image.fromarray((blended * 255).astype(np.uint8))
+    return picture.resize((DISPLAY_SIZE, DISPLAY_SIZE), Image.Resampling.BICUBIC)

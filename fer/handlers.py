@@ -1,0 +1,68 @@
+"""What the Gradio app does on each event; app.py only lays out the page and wires these in.
+
+Every visitor-facing failure becomes a `gr.Error` with a plain message; notes (no face found,
+faces capped) become `gr.Warning`s. Nothing here writes the picture anywhere.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+
+from fer import chart, gradcam
+from fer.analysis import Analysis, analyze
+from fer.image import ImageError, open_image
+from fer.model import EmotionClassifier
+
+
+class Handlers:
+    def __init__(self, model: EmotionClassifier):
+        self.model = model
+
+    def _analyze(self, picture, tta: str, max_faces: int) -> tuple:
+        try:
+            image = open_image(picture)
+        except ImageError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        return image, analyze(image, self.model, tta=tta, max_faces=int(max_faces))
+
+    def on_upload(self, picture, tta: str, max_faces: int):
+        """Annotated photo, chart and Grad-CAM of the largest face, face table, face picker, state, JSON."""
+        if picture is None:
+            return self.empty_upload_outputs()
+        image, analysis = self._analyze(picture, tta, max_faces)
+        for note in analysis.notes:
+            gr.Warning(note)
+        choices = [f"face {index + 1}: {result.label}" for index, result in enumerate(analysis.faces)]
+        return (chart.annotate(image, analysis), chart.probability_frame(analysis.faces[0], self.model.labels),
+                self.grad_cam(analysis, 0), chart.face_table(analysis),
+                gr.Radio(choices=choices, value=choices[0], visible=len(choices) > 1), analysis, analysis.as_json())
+
+    def empty_upload_outputs(self):
+        return (None, chart.probability_frame(None, self.model.labels), None, None,
+                gr.Radio(choices=[], value=None, visible=False), None, None)
+
+    def on_pick_face(self, choice: str | None, analysis: Analysis | None):
+        """Chart and Grad-CAM of another face of the last photo."""
+        if not choice or analysis is None:
+            return chart.probability_frame(None, self.model.labels), None
+        index = int(choice.split(":")[0].removeprefix("face ")) - 1
+        return chart.probability_frame(analysis.faces[index], self.model.labels), self.grad_cam(analysis, index)
+
+    def grad_cam(self, analysis: Analysis, index: int):
+        result = analysis.faces[index]
+        return gradcam.overlay(self.model, result.crop, self.model.labels.index(result.label))
+
+    def on_frame(self, frame: np.ndarray | None, tta: str, max_faces: int):
+        """One webcam frame: annotated frame and the chart of the largest face."""
+        if frame is None:
+            return None, chart.probability_frame(None, self.model.labels)
+        image, analysis = self._analyze(frame, tta, max_faces)
+        return (np.asarray(chart.annotate(image, analysis)),
+                chart.probability_frame(analysis.faces[0], self.model.labels))
+
+    def predict(self, picture, tta: str, max_faces: int) -> dict:
+        """The API: every face's box, label and all class probabilities, as JSON."""
+        if picture is None:
+            raise gr.Error("No image given.", print_exception=False)
+        return self._analyze(picture, tta, max_faces)[1].as_json()

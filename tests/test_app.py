@@ -1,0 +1,53 @@
+"""The app served on localhost and called through gradio_client: real requests, real answers."""
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from tests.app_server import running_app
+from tests.images import EXAMPLES, hostile_files, odd_but_valid_files
+
+LABELS = {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}
+
+
+@pytest.fixture(scope="module")
+def client():
+    with running_app() as server:
+        yield Client(server.url, verbose=False)
+
+
+def assert_valid_faces(result: dict, at_least: int = 1):
+    assert len(result["faces"]) >= at_least
+    for face in result["faces"]:
+        assert set(face["probabilities"]) == LABELS
+        assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
+        assert face["label"] == max(face["probabilities"], key=face["probabilities"].get)
+
+
+def test_predict_endpoint_returns_boxes_and_all_probabilities(client):
+    result = client.predict(handle_file(str(EXAMPLES / "two_people.jpg")), "tencrop", 10, api_name="/predict")
+    assert_valid_faces(result, at_least=2)
+    assert all(face["kind"] == "detected" for face in result["faces"])
+
+
+def test_every_bad_input_gets_a_message_and_the_app_keeps_serving(client, tmp_path):
+    expected = {"empty.jpg": "empty", "truncated.jpg": "damaged", "text.png": "not an image",
+                "bomb.png": "too large", "tiny.png": "1×1"}
+    for name, path in hostile_files(tmp_path).items():
+        with pytest.raises(AppError, match=expected[name]):
+            client.predict(handle_file(str(path)), "none", 10, api_name="/predict")
+    for name, path in odd_but_valid_files(tmp_path).items():
+        result = client.predict(handle_file(str(path)), "flip", 30, api_name="/predict")
+        assert_valid_faces(result)
+        if name == "no_face.png":
+            assert result["faces"][0]["kind"] == "whole image" and result["notes"]
+        if name == "crowd.jpg":
+            assert len(result["faces"]) >= 25
+    assert_valid_faces(client.predict(handle_file(str(EXAMPLES / "astronaut.jpg")), "none", 1, api_name="/predict"))
+
+
+def test_unreachable_hub_model_falls_back_to_the_bundled_one_and_says_so():
+    with running_app({"FER_MODEL": "nobody/not-a-model"}) as server:
+        config = Client(server.url, verbose=False).config
+    text = str(config)
+    assert "bundled model, because nobody/not-a-model could not be loaded" in text

@@ -1,0 +1,85 @@
+"""Picture → faces → 48×48 crops → probabilities → chart, on real photos and hostile files."""
+
+import numpy as np
+import pytest
+
+from fer import chart
+from fer.analysis import analyze
+from fer.faces import DETECTED, WHOLE_IMAGE
+from fer.image import ImageError, open_image
+from fer.model import BUNDLED_MODEL, load_classifier
+from tests.images import EXAMPLES, astronaut, hostile_files, odd_but_valid_files
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_classifier(BUNDLED_MODEL)
+
+
+def test_one_real_face_is_found_cropped_and_classified(model):
+    analysis = analyze(astronaut(), model)
+    assert len(analysis.faces) == 1
+    result = analysis.faces[0]
+    assert result.face.kind == DETECTED and result.face.score > 0.5
+    x, y, width, height = result.face.box
+    assert 150 < x + width / 2 < 300 and 60 < y + height / 2 < 200  # the astronaut's face, not the flag
+    assert result.crop.shape == (48, 48) and result.crop.dtype == np.uint8
+    assert set(result.probabilities) == set(model.labels)
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_two_people_give_two_faces_largest_first_and_a_seven_class_chart(model):
+    analysis = analyze(open_image(EXAMPLES / "two_people.jpg"), model)
+    assert len(analysis.faces) == 2
+    areas = [r.face.box[2] * r.face.box[3] for r in analysis.faces]
+    assert areas == sorted(areas, reverse=True)
+    frame = chart.probability_frame(analysis.faces[1], model.labels)
+    assert frame["emotion"].tolist() == model.labels == ["angry", "disgust", "fear", "happy", "neutral", "sad",
+                                                         "surprise"]
+    assert frame["probability"].sum() == pytest.approx(1.0, abs=1e-4)
+    picture = chart.annotate(open_image(EXAMPLES / "two_people.jpg"), analysis)
+    assert picture.size == (1024, 600)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("empty.jpg", "empty"), ("truncated.jpg", "damaged or truncated"), ("text.png", "not an image"),
+    ("bomb.png", "too large"), ("tiny.png", "1×1"),
+])
+def test_hostile_files_get_a_clear_message(tmp_path, name, message):
+    with pytest.raises(ImageError, match=message):
+        open_image(hostile_files(tmp_path)[name])
+
+
+def test_unusual_pictures_are_read_upright_and_classified(tmp_path, model):
+    files = odd_but_valid_files(tmp_path)
+    assert open_image(files["exif_rotated.jpg"]).size == (512, 400)  # turned upright by EXIF
+    for name in ("sixteen_bit.png", "cmyk.jpg", "rgba.png", "animated.gif", "exif_rotated.jpg"):
+        image = open_image(files[name])
+        assert image.mode == "RGB"
+        analysis = analyze(image, model)
+        assert analysis.faces and analysis.faces[0].face.kind == DETECTED, name
+    sixteen = np.asarray(open_image(files["sixteen_bit.png"]))
+    assert 40 < sixteen.mean() < 215  # rescaled, not clipped to white
+
+
+def test_no_face_classifies_the_whole_picture_and_says_so(tmp_path, model):
+    analysis = analyze(open_image(odd_but_valid_files(tmp_path)["no_face.png"]), model)
+    assert [r.face.kind for r in analysis.faces] == [WHOLE_IMAGE]
+    assert "No face found" in analysis.notes[0]
+
+
+def test_thirty_faces_are_capped_largest_first_and_noted(tmp_path, model):
+    analysis = analyze(open_image(odd_but_valid_files(tmp_path)["crowd.jpg"]), model, max_faces=10)
+    assert len(analysis.faces) == 10
+    assert "showing the 10 largest" in analysis.notes[0]
+    found = int(analysis.notes[0].split()[0])
+    assert found >= 25  # YuNet finds (nearly) all 30 heads
+
+
+def test_grad_cam_highlights_part_of_the_face(model):
+    from fer.gradcam import heat_map, overlay
+    result = analyze(astronaut(), model).faces[0]
+    cam = heat_map(model, result.crop, model.labels.index(result.label))
+    assert cam.shape == (model.input_size, model.input_size)
+    assert cam.max() == pytest.approx(1.0) and cam.min() >= 0 and cam.mean() < 0.9
+    assert overlay(model, result.crop, 0).size == (192, 192)
