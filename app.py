@@ -17,14 +17,19 @@ MAX_FACES_LIMIT = 30
 MAX_FILE_SIZE = "20mb"
 
 
-class UploadImage(gr.Image):
-    """gr.Image that hands over the uploaded file undecoded: `fer.image.open_image` then decodes it and
-    explains any problem (empty, damaged, not a picture, too large), where gr.Image would say only 'Error'."""
+def decoded_by_fer(image_input: gr.Image) -> gr.Image:
+    """Hand uploads to `fer.image.open_image` undecoded, so a bad file gets its explanation (empty,
+    damaged, not a picture, too large) instead of gr.Image's bare 'Error'. Patched on the instance:
+    a gr.Image subclass would be treated as a custom component without a frontend."""
+    decode_in_gradio = image_input.preprocess
 
-    def preprocess(self, payload):
+    def preprocess(payload):
         if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
             return payload.path
-        return super().preprocess(payload)
+        return decode_in_gradio(payload)
+
+    image_input.preprocess = preprocess
+    return image_input
 
 
 model, model_note = load_for_app(os.environ.get("FER_MODEL"))
@@ -37,13 +42,13 @@ with gr.Blocks(title="FER-2013 emotion demo", delete_cache=(30, 60)) as demo:
                 "Nothing you upload is stored.")
     with gr.Row():
         tta = gr.Radio(list(TTA_MODES), value=DEFAULT_TTA, label="Test-time augmentation",
-                       info="tencrop: most accurate; none: fastest")
+                       info="flip (default): centre + mirror; tencrop: 10 views; none: fastest")
         max_faces = gr.Slider(1, MAX_FACES_LIMIT, value=DEFAULT_MAX_FACES, step=1, label="Faces at most",
                               info="largest first")
     with gr.Tab("Photo"):
         with gr.Row():
             with gr.Column():
-                photo = UploadImage(type="filepath", sources=["upload", "clipboard"], label="Photo")
+                photo = decoded_by_fer(gr.Image(type="filepath", sources=["upload", "clipboard"], label="Photo"))
                 gr.Examples(examples, inputs=photo)
             annotated = gr.Image(label="Faces found", interactive=False, format="jpeg")
         with gr.Row():

@@ -11,7 +11,7 @@ from fer.model import EmotionClassifier
 from fer.tensors import normalize
 
 TTA_MODES = ("none", "flip", "tencrop")
-DEFAULT_TTA = "tencrop"
+DEFAULT_TTA = "flip"
 
 
 def tta_views(gray_images: torch.Tensor, crop_size: int, tta: str) -> list[torch.Tensor]:
