@@ -77,7 +77,8 @@ with gr.Blocks(title="FER-2013 emotion demo", delete_cache=(30, 60)) as demo:
     predict_button = gr.Button(visible=False)
     predict_button.click(handlers.predict, [photo, tta, max_faces], result_json, api_name="predict")
 
-demo.queue(default_concurrency_limit=2, max_size=64)
+# Two requests run at once (2 cores); beyond the queue's size visitors get Gradio's "Queue is full, try again".
+demo.queue(default_concurrency_limit=2, max_size=int(os.environ.get("FER_QUEUE_SIZE", "64")))
 
 if __name__ == "__main__":
     demo.launch(max_file_size=MAX_FILE_SIZE, server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

@@ -8,7 +8,6 @@ frame with one face (detect, classify, draw), frames processed per second.
 """
 
 import argparse
-import io
 import statistics
 import sys
 import time

@@ -9,7 +9,6 @@ Exits non-zero on a failed request, an invalid answer, or memory growth beyond -
 """
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -49,28 +48,34 @@ def client_loop(url: str, index: int, stop_at: float, latencies: list, failures:
         count += 1
 
 
+def run_clients(server, clients: int, seconds: float) -> tuple[list, list, float]:
+    """`clients` threads calling /predict for `seconds`; latencies, failures and the app's peak RSS."""
+    latencies, failures, lock = [], [], threading.Lock()
+    stop_at = time.monotonic() + seconds
+    threads = [threading.Thread(target=client_loop, args=(server.url, i, stop_at, latencies, failures, lock))
+               for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    peak_rss = server.rss_mib()
+    while any(thread.is_alive() for thread in threads):
+        peak_rss = max(peak_rss, server.rss_mib())
+        time.sleep(0.5)
+    return latencies, failures, peak_rss
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--warmup-seconds", type=float, default=15, help="same load, before measuring")
     parser.add_argument("--rss-growth-mib", type=float, default=300, help="allowed growth after warm-up")
     args = parser.parse_args()
     temp_dir = Path(tempfile.mkdtemp(prefix="fer-load-"))
     with running_app({"GRADIO_TEMP_DIR": str(temp_dir)}) as server:
-        warm = Client(server.url, verbose=False)
-        for photo in PHOTOS:
-            warm.predict(handle_file(str(photo)), "tencrop", 10, api_name="/predict")
+        # Warm up under the same load, so the memory figure shows growth, not the concurrent working set.
+        run_clients(server, args.clients, args.warmup_seconds)
         rss_after_warmup = server.rss_mib()
-        latencies, failures, lock = [], [], threading.Lock()
-        stop_at = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=client_loop, args=(server.url, i, stop_at, latencies, failures, lock))
-                   for i in range(args.clients)]
-        for thread in threads:
-            thread.start()
-        peak_rss = rss_after_warmup
-        while any(thread.is_alive() for thread in threads):
-            peak_rss = max(peak_rss, server.rss_mib())
-            time.sleep(0.5)
+        latencies, failures, peak_rss = run_clients(server, args.clients, args.seconds)
         time.sleep(100)  # delete_cache=(30, 60): uploads older than 60 s go at the next 30 s sweep
         leftovers = [path for path in temp_dir.rglob("*") if path.is_file()]
     latencies.sort()
@@ -80,7 +85,7 @@ def main() -> int:
     if latencies:
         print(f"latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
               f"p95 {latencies[int(0.95 * (served - 1))] * 1000:.0f} ms")
-    print(f"app RSS after warm-up {rss_after_warmup:.0f} MiB, peak {peak_rss:.0f} MiB "
+    print(f"app RSS after {args.warmup_seconds:.0f} s of warm-up load {rss_after_warmup:.0f} MiB, peak {peak_rss:.0f} MiB "
           f"(growth {peak_rss - rss_after_warmup:.0f} MiB, bound {args.rss_growth_mib:.0f})")
     print(f"files left in Gradio's temp folder 100 s after the load: {len(leftovers)}")
     for failure in failures[:5]:

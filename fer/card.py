@@ -48,9 +48,9 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
 
 ## Limitations
 
-FER-2013 faces are low-resolution web images with noisy labels; human accuracy on it is about 65 %.
-The model reads expressions, not feelings, and is weak on the rare `disgust` class. Do not use it to
-make decisions about people.
+FER-2013 faces are low-resolution web images with noisy labels. The model reads posed and spontaneous
+expressions, not feelings; it is weakest on the rare `disgust` class and on `fear` (see the recall
+column). Do not use it to make decisions about people.
 """
 
 

@@ -36,8 +36,9 @@ def annotate(image: Image.Image, analysis: Analysis, selected: int = 0) -> Image
         draw.rectangle((x, y, x + width, y + height), outline=colour, width=line * (2 if index == selected else 1))
         text = f"{index + 1}: {result.label} {result.confidence:.0%}"
         left, top, right, bottom = draw.textbbox((x, y), text, font=font)
-        label_top = y - (bottom - top) - 2 * line if y - (bottom - top) - 2 * line >= 0 else y + height
-        draw.rectangle((x, label_top, x + (right - left) + 2 * line, label_top + (bottom - top) + 2 * line), fill=colour)
+        label_height = (bottom - top) + 2 * line
+        label_top = y - label_height if y >= label_height else y  # above the box, or inside it at the top
+        draw.rectangle((x, label_top, x + (right - left) + 2 * line, label_top + label_height), fill=colour)
         draw.text((x + line, label_top + line - (top - y)), text, fill="white", font=font)
     return canvas
 

@@ -1,5 +1,7 @@
 """The app served on localhost and called through gradio_client: real requests, real answers."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -51,3 +53,23 @@ def test_unreachable_hub_model_falls_back_to_the_bundled_one_and_says_so():
         config = Client(server.url, verbose=False).config
     text = str(config)
     assert "bundled model, because nobody/not-a-model could not be loaded" in text
+
+
+def test_an_overloaded_queue_answers_busy_at_once_and_recovers():
+    with running_app({"FER_QUEUE_SIZE": "1"}) as server:
+        photo = handle_file(str(EXAMPLES / "two_people.jpg"))
+
+        def call(_):
+            try:
+                return Client(server.url, verbose=False).predict(photo, "tencrop", 10, api_name="/predict")
+            except Exception as error:  # noqa: BLE001 - the test sorts answers from refusals
+                return error
+
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(call, range(12)))
+        refusals = [a for a in answers if isinstance(a, Exception)]
+        assert refusals and all("queue is full" in str(a).lower() for a in refusals)
+        for answer in answers:
+            if not isinstance(answer, Exception):
+                assert_valid_faces(answer, at_least=2)
+        assert_valid_faces(Client(server.url, verbose=False).predict(photo, "none", 10, api_name="/predict"))
