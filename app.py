@@ -5,6 +5,7 @@
 """
 
 import os
+from pathlib import Path
 
 import gradio as gr
 
@@ -34,7 +35,7 @@ def decoded_by_fer(image_input: gr.Image) -> gr.Image:
 
 model, model_note = load_for_app(os.environ.get("FER_MODEL"))
 handlers = Handlers(model)
-examples = sorted(str(path) for path in (os.scandir("examples")) if path.name.endswith(".jpg"))
+examples = sorted(str(path) for path in (Path(__file__).parent / "examples").glob("*.jpg"))
 
 with gr.Blocks(title="FER-2013 emotion demo", delete_cache=(30, 60)) as demo:
     gr.Markdown("# Facial expression recognition\nDrop in a photo or turn on the webcam: every face gets a box and "

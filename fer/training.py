@@ -168,10 +168,8 @@ def say(message: str) -> None:
     sys.stdout.flush()
 
 
-def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = False, command: str = "",
-          log=None) -> dict:
+def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = False, command: str = "") -> dict:
     """Train, keeping the best validation epoch in `out_dir`; return the training state."""
-    log = log or say
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(os.cpu_count() or 1)
     compute = precision.resolve(config.precision)
@@ -184,14 +182,14 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
     if resume and checkpoint_path.exists():
         state = checkpoint.load(checkpoint_path, model, optimizer)
         if state["config"] != asdict(config):
-            log(f"warning: resuming with settings that differ from the checkpoint's: {state['config']}")
-        log(f"resuming after epoch {state['epochs_done']} of {config.epochs} from {checkpoint_path}")
+            say(f"warning: resuming with settings that differ from the checkpoint's: {state['config']}")
+        say(f"resuming after epoch {state['epochs_done']} of {config.epochs} from {checkpoint_path}")
     elif resume:
-        log(f"no checkpoint at {checkpoint_path}; starting from scratch")
+        say(f"no checkpoint at {checkpoint_path}; starting from scratch")
     train_split, val_split = data.splits["train"], data.splits["validation"]
     loss_weights = class_weights(data.class_counts("train"), config.class_weights)
     total_steps = config.epochs * math.ceil(len(train_split) / config.batch_size)
-    log(f"training {config.arch} on {len(train_split):,} images ({compute}, {torch.get_num_threads()} threads), "
+    say(f"training {config.arch} on {len(train_split):,} images ({compute}, {torch.get_num_threads()} threads), "
         f"validating on {len(val_split):,}")
     epochs = tqdm(range(state["epochs_done"], config.epochs), initial=state["epochs_done"], total=config.epochs,
                   desc="epochs", unit="epoch", dynamic_ncols=True)
@@ -210,6 +208,6 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
             save_best(model, out_dir)
         checkpoint.save(checkpoint_path, model, optimizer, state)
         epochs.set_postfix(val_acc=f"{record['val_accuracy']:.4f}", best=f"{state['best_val_accuracy']:.4f}")
-        log(f"epoch {epoch + 1}: train loss {record['train_loss']:.3f} acc {record['train_accuracy']:.3f} | "
+        say(f"epoch {epoch + 1}: train loss {record['train_loss']:.3f} acc {record['train_accuracy']:.3f} | "
             f"val loss {record['val_loss']:.3f} acc {record['val_accuracy']:.4f} | {record['seconds']:.0f} s")
     return state
