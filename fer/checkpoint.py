@@ -13,6 +13,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from fer.errors import first_line
+
 
 class CheckpointError(Exception):
     """A checkpoint or weights file that cannot be read; the message names the file."""
@@ -47,7 +49,7 @@ def load(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -
                                if name.startswith("model.")})
     except (SafetensorError, OSError, ValueError, KeyError, RuntimeError) as error:
         raise CheckpointError(f"Cannot resume from {path}: the file is damaged or not a checkpoint "
-                              f"of this model ({str(error).splitlines()[0] if str(error) else type(error).__name__})") from None
+                              f"of this model ({first_line(error)})") from None
     buffers: dict[int, dict] = {}
     for name, value in tensors.items():
         if name.startswith("optimizer."):

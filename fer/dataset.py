@@ -17,6 +17,7 @@ from datasets import ClassLabel, DatasetDict, Image, load_dataset
 from PIL import Image as PILImage
 from tqdm.auto import tqdm
 
+from fer.errors import first_line
 from fer.tensors import IMAGE_SIZE, to_gray_array
 
 DEFAULT_HUB_DATASET = "AutumnQiu/fer2013"
@@ -95,9 +96,9 @@ def _load_image_dataset(source: str) -> FerData:
         dataset_dict = load_dataset(source)
     except FileNotFoundError as error:
         raise DatasetError(f"No dataset found at '{source}' (neither a local folder nor a reachable "
-                           f"Hugging Face Hub dataset): {_first_line(error)}") from None
+                           f"Hugging Face Hub dataset): {first_line(error)}") from None
     except Exception as error:  # datasets raises many types (hub, network, format)
-        raise DatasetError(f"Could not load dataset '{source}': {_first_line(error)}") from None
+        raise DatasetError(f"Could not load dataset '{source}': {first_line(error)}") from None
     if not isinstance(dataset_dict, DatasetDict):
         raise DatasetError(f"'{source}' did not load as a set of named splits")
     first = next(iter(dataset_dict.values()))
@@ -123,7 +124,7 @@ def _load_kaggle_csv(csv_path: Path) -> FerData:
     try:
         table = load_dataset("csv", data_files=str(csv_path), split="train")
     except Exception as error:
-        raise DatasetError(f"Could not read {csv_path} as CSV: {_first_line(error)}") from None
+        raise DatasetError(f"Could not read {csv_path} as CSV: {first_line(error)}") from None
     for column in ("emotion", "pixels", "Usage"):
         _find_column(table.column_names, (column,), str(csv_path))
     images = np.stack([_pixels_to_array(text, row) for row, text in
@@ -160,8 +161,3 @@ def _find_column(columns: list[str], candidates: tuple[str, ...], source: str) -
         if name in columns:
             return name
     raise DatasetError(f"'{source}' has columns {columns}; expected one of {list(candidates)}")
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

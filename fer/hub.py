@@ -6,6 +6,8 @@ import httpx
 from huggingface_hub import HfApi, get_token
 from huggingface_hub.errors import HfHubHTTPError
 
+from fer.errors import first_line
+
 DEFAULT_REPO_NAME = "fer2013-emotion"
 UPLOADED_FILES = ["config.json", "model.safetensors", "README.md", "metrics.json", "*.png"]
 REQUIRED_FILES = ["config.json", "model.safetensors", "README.md"]
@@ -50,5 +52,5 @@ def _explain_http_error(error: HfHubHTTPError, repo_id: str | None, token: str, 
 
 
 def _scrub(error: Exception, token: str) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = first_line(error)
     return text.replace(token, "***") if token else text

@@ -12,6 +12,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from torch import nn
 
 from fer.architectures import ARCHITECTURES, build
+from fer.errors import first_line
 
 BUNDLED_MODEL = Path(__file__).parent / "pretrained"
 FER2013_LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
@@ -90,8 +91,7 @@ def load_classifier(source: str) -> EmotionClassifier:
     except SafetensorError as error:
         raise ModelLoadError(f"{source}/model.safetensors is damaged or truncated ({error})") from None
     except (OSError, ValueError, TypeError, RuntimeError, KeyError, HfHubHTTPError, httpx.HTTPError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelLoadError(f"cannot load a model from {source}: {first_line}") from None
+        raise ModelLoadError(f"cannot load a model from {source}: {first_line(error)}") from None
     return model.eval()
 
 
