@@ -50,13 +50,13 @@ def _decode(file, name: str) -> Image.Image:
                 image.seek(0)  # animated GIF/WebP/PNG: the first frame
                 image.load()
                 return _normalise(image)
+    except ImageError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name} is too large to process (over {MAX_PIXELS // 1_000_000} megapixels).") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image this app can read (JPEG, PNG, WebP, GIF, BMP, TIFF).") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        if isinstance(error, ImageError):
-            raise
+    except (OSError, SyntaxError, ValueError):
         raise ImageError(f"{name} is damaged or truncated and cannot be decoded.") from None
 
 
