@@ -76,6 +76,12 @@ def run_clients(server, photos: list[Path], clients: int, seconds: float) -> tup
     return latencies, failures, peak_rss
 
 
+def latency_summary(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    return (f"p50 {statistics.median(ordered) * 1000:.0f} ms, "
+            f"p95 {ordered[int(0.95 * (len(ordered) - 1))] * 1000:.0f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=20)
@@ -97,8 +103,7 @@ def main() -> int:
     print(f"{args.clients} clients for {args.seconds:.0f} s: {served} requests served "
           f"({served / args.seconds:.1f}/s), {len(failures)} failed")
     if latencies:
-        print(f"latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
-              f"p95 {latencies[int(0.95 * (served - 1))] * 1000:.0f} ms")
+        print(f"latency {latency_summary(latencies)}")
     print(f"app RSS after {args.warmup_seconds:.0f} s of warm-up load {rss_after_warmup:.0f} MiB, peak {peak_rss:.0f} MiB "
           f"(growth {peak_rss - rss_after_warmup:.0f} MiB, bound {args.rss_growth_mib:.0f})")
     print(f"uploaded photos left in Gradio's temp folder 100 s after the load: {len(leftovers)}")

@@ -9,7 +9,6 @@ under load or an upload fails.
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
 import threading
@@ -20,7 +19,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.load_test import run_clients, visitor_photos  # noqa: E402
+from benchmarks.load_test import latency_summary, run_clients, visitor_photos  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
 from tests.browser import launch, start_webcam_stream  # noqa: E402
 
@@ -42,28 +41,28 @@ def main() -> int:
     parser.add_argument("--min-fps", type=float, default=1.0, help="slowest acceptable stream under load")
     args = parser.parse_args()
     if args.alone_seconds + args.seconds > STREAM_TIME_LIMIT_S - 20:
-        parser.error(f"a stream ends after {STREAM_TIME_LIMIT_S} s: keep both phases within {STREAM_TIME_LIMIT_S - 20} s")
+        parser.error(f"a stream ends after {STREAM_TIME_LIMIT_S} s: "
+                     f"keep both phases within {STREAM_TIME_LIMIT_S - 20} s")
     photos = visitor_photos(Path(tempfile.mkdtemp(prefix="fer-photos-")))
     with running_app() as server, sync_playwright() as driver:
         browser = launch(driver, camera_picture=ROOT / "examples" / "grace_hopper.jpg")
         try:
             pages = [start_webcam_stream(browser, server.url) for _ in range(args.streams)]
             alone = frame_rates(pages, args.alone_seconds)
-            uploads = {}
-            load = threading.Thread(target=lambda: uploads.update(zip(
-                ("latencies", "failures", "peak_rss"), run_clients(server, photos, args.clients, args.seconds))))
+            uploads = []  # run_clients' (latencies, failures, peak RSS), from the load thread
+            load = threading.Thread(target=lambda: uploads.append(run_clients(server, photos, args.clients,
+                                                                              args.seconds)))
             load.start()
             under_load = frame_rates(pages, args.seconds)
             load.join()
         finally:
             browser.close()
-    latencies, failures = sorted(uploads["latencies"]), uploads["failures"]
+    latencies, failures, _ = uploads[0]
     print(f"{args.streams} webcam streams (640x480, one face) + {args.clients} upload clients for {args.seconds:.0f} s")
     for number, (fps_alone, fps_loaded) in enumerate(zip(alone, under_load), start=1):
         print(f"stream {number}: {fps_alone:.1f} frames/s alone, {fps_loaded:.1f} frames/s under load")
     print(f"uploads: {len(latencies)} served, {len(failures)} failed"
-          + (f", p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {latencies[int(0.95 * (len(latencies) - 1))] * 1000:.0f} ms"
-             if latencies else ""))
+          + (f", {latency_summary(latencies)}" if latencies else ""))
     for failure in failures[:5]:
         print(f"  failure: {failure}")
     return 0 if latencies and not failures and min(under_load) >= args.min_fps else 1

