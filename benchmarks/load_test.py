@@ -98,7 +98,6 @@ def main() -> int:
         latencies, failures, peak_rss = run_clients(server, photos, args.clients, args.seconds)
         time.sleep(100)  # the app's cache sweeper: files older than 60 s go at the next 30 s sweep
         leftovers = list(temp_dir.rglob(f"{VISITOR_PREFIX}*"))
-    latencies.sort()
     served = len(latencies)
     print(f"{args.clients} clients for {args.seconds:.0f} s: {served} requests served "
           f"({served / args.seconds:.1f}/s), {len(failures)} failed")

