@@ -29,3 +29,22 @@ def random_affine_crops(images: torch.Tensor, out_size: int, generator: torch.Ge
     grid = F.affine_grid(theta, [n, 1, out_size, out_size], align_corners=False)
     return F.grid_sample(images.unsqueeze(1).float(), grid, mode="bilinear",
                          padding_mode="border", align_corners=False)
+
+
+def random_erasing(pixels: torch.Tensor, probability: float, generator: torch.Generator,
+                   area_range=(0.02, 0.2), aspect_range=(0.3, 3.3)) -> torch.Tensor:
+    """Random erasing (Zhong et al. 2017) on a float N×1×H×W batch: with `probability`, one
+    rectangle per image is replaced by uniform noise, so no single facial region can be relied on."""
+    n, _, height, width = pixels.shape
+    uniform = lambda low, high: low + (high - low) * torch.rand(n, generator=generator)
+    area = uniform(*area_range) * height * width
+    aspect = uniform(math.log(aspect_range[0]), math.log(aspect_range[1])).exp()
+    box_h, box_w = (area * aspect).sqrt().clamp(max=height), (area / aspect).sqrt().clamp(max=width)
+    top, left = uniform(0, 1) * (height - box_h), uniform(0, 1) * (width - box_w)
+    rows = torch.arange(height).view(1, -1, 1)
+    cols = torch.arange(width).view(1, 1, -1)
+    inside = ((rows >= top.view(-1, 1, 1)) & (rows < (top + box_h).view(-1, 1, 1))
+              & (cols >= left.view(-1, 1, 1)) & (cols < (left + box_w).view(-1, 1, 1)))
+    erased = inside & (torch.rand(n, generator=generator) < probability).view(-1, 1, 1)
+    noise = 255 * torch.rand(pixels.shape, generator=generator)
+    return torch.where(erased.unsqueeze(1), noise, pixels)

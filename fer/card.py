@@ -41,8 +41,8 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
 - Command: `{command}`
 - Architecture `{arch}`, input {input_size}×{input_size} crops of the 48×48 face, {parameters:,} parameters
 - {epochs} epochs (best: {best_epoch}), batch {batch_size}, SGD lr {lr} (momentum {momentum}),
-  schedule `{schedule}`, weight decay {weight_decay}, label smoothing {label_smoothing},
-  augmentation {augment}, class weights `{class_weights}`, seed {seed}
+  schedule `{schedule}`, weight decay {weight_decay}, label smoothing {label_smoothing}, dropout {dropout},
+  augmentation {augment} (random erasing {erase}), class weights `{class_weights}`, seed {seed}
 - Hardware: {hardware}; {precision} compute; {threads} threads
 - Training wall time: {train_minutes:.1f} min for {epochs} epochs, per-epoch validation included (measured by `train.py`)
 
@@ -90,7 +90,8 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) 
         best_epoch=state["best_epoch"], hardware=hardware_description(), precision=state["precision"],
         threads=torch.get_num_threads(), train_minutes=state["train_seconds"] / 60,
         **{key: config[key] for key in ("batch_size", "lr", "momentum", "schedule", "weight_decay",
-                                        "label_smoothing", "augment", "class_weights", "seed")})
+                                        "label_smoothing", "dropout", "augment", "erase", "class_weights",
+                                        "seed")})
     return ModelCard(content)
 
 

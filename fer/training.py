@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from fer import checkpoint, precision
-from fer.augment import random_affine_crops
+from fer.augment import random_affine_crops, random_erasing
 from fer.dataset import FerData, Split
 from fer.model import EmotionClassifier
 from fer.tensors import normalize
@@ -42,6 +42,7 @@ class TrainConfig:
     warmup_fraction: float = 0.15
     schedule: str = "onecycle"  # or "constant"
     augment: bool = True
+    erase: float = 0.0  # probability of random erasing, on top of `augment`
     class_weights: str = "none"
     input_size: int = 40
     width: int = 44
@@ -107,6 +108,8 @@ def training_batch(images: torch.Tensor, config: TrainConfig, model: EmotionClas
                    generator: torch.Generator) -> torch.Tensor:
     if config.augment:
         pixels = random_affine_crops(images, config.input_size, generator)
+        if config.erase:
+            pixels = random_erasing(pixels, config.erase, generator)
     else:
         offset = (images.shape[-1] - config.input_size) // 2
         pixels = images[:, offset:offset + config.input_size, offset:offset + config.input_size]
@@ -181,6 +184,7 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
     checkpoint_path = out_dir / CHECKPOINT_NAME
     if resume and checkpoint_path.exists():
         state = checkpoint.load(checkpoint_path, model, optimizer)
+        state["config"] = {**asdict(TrainConfig()), **state["config"]}  # settings added since take their defaults
         if state["config"] != asdict(config):
             say(f"warning: resuming with settings that differ from the checkpoint's: {state['config']}")
         say(f"resuming after epoch {state['epochs_done']} of {config.epochs} from {checkpoint_path}")
