@@ -13,11 +13,16 @@ import torch.nn.functional as F
 from fer.tensors import IMAGE_SIZE
 
 
+def uniform_sampler(n: int, generator: torch.Generator):
+    """`uniform(low, high)`: n numbers drawn uniformly from [low, high), one per image of a batch."""
+    return lambda low, high: low + (high - low) * torch.rand(n, generator=generator)
+
+
 def random_affine_crops(images: torch.Tensor, out_size: int, generator: torch.Generator,
                         max_rotation_deg: float = 12.0, scale_range=(0.9, 1.1)) -> torch.Tensor:
     """uint8 N×48×48 → float N×1×out×out in [0, 255], each image randomly transformed."""
     n = images.shape[0]
-    uniform = lambda low, high: low + (high - low) * torch.rand(n, generator=generator)
+    uniform = uniform_sampler(n, generator)
     angle = uniform(-max_rotation_deg, max_rotation_deg) * math.pi / 180
     zoom = (out_size / IMAGE_SIZE) / uniform(*scale_range)
     flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
@@ -36,7 +41,7 @@ def random_erasing(pixels: torch.Tensor, probability: float, generator: torch.Ge
     """Random erasing (Zhong et al. 2017) on a float N×1×H×W batch: with `probability`, one
     rectangle per image is replaced by uniform noise, so no single facial region can be relied on."""
     n, _, height, width = pixels.shape
-    uniform = lambda low, high: low + (high - low) * torch.rand(n, generator=generator)
+    uniform = uniform_sampler(n, generator)
     area = uniform(*area_range) * height * width
     aspect = uniform(math.log(aspect_range[0]), math.log(aspect_range[1])).exp()
     box_h, box_w = (area * aspect).sqrt().clamp(max=height), (area / aspect).sqrt().clamp(max=width)
