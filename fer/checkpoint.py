@@ -1,7 +1,7 @@
 """Resumable training state in one safetensors file (no pickle), written atomically.
 
 Tensors: the model's state dict under `model.`, the optimizer's per-parameter buffers under
-`optimizer.<index>.`. Everything else (epoch, history, best score, param groups) is JSON in the
+`optimizer.<index>.`, the moving average of the weights (if the run keeps one) under `average.`. Everything else (epoch, history, best score, param groups) is JSON in the
 file's metadata, so one file always holds one consistent epoch.
 """
 
@@ -26,8 +26,11 @@ def atomic_save_tensors(tensors: dict, path: Path, metadata: dict | None = None)
     os.replace(temporary, path)
 
 
-def save(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+def save(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict,
+         average: torch.nn.Module | None = None) -> None:
     tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
+    if average is not None:
+        tensors.update({f"average.{name}": value for name, value in average.state_dict().items()})
     optimizer_state = optimizer.state_dict()
     for index, buffers in optimizer_state["state"].items():
         for key, value in buffers.items():
@@ -36,8 +39,11 @@ def save(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, s
     atomic_save_tensors(tensors, path, metadata)
 
 
-def load(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
-    """Restore model and optimizer from `path`; return the saved training state."""
+def load(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+         average: torch.nn.Module | None = None) -> dict:
+    """Restore model, optimizer and weight average from `path`; return the saved training state.
+
+    A checkpoint without an average leaves `average` untouched: it restarts from the model's weights."""
     try:
         tensors = load_file(str(path))
         with open(path, "rb") as handle:
@@ -47,6 +53,10 @@ def load(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -
         param_groups = json.loads(metadata["param_groups"])
         model.load_state_dict({name[len("model."):]: value for name, value in tensors.items()
                                if name.startswith("model.")})
+        saved_average = {name[len("average."):]: value for name, value in tensors.items()
+                         if name.startswith("average.")}
+        if average is not None and saved_average:
+            average.load_state_dict(saved_average)
     except (SafetensorError, OSError, ValueError, KeyError, RuntimeError) as error:
         raise CheckpointError(f"Cannot resume from {path}: the file is damaged or not a checkpoint "
                               f"of this model ({first_line(error)})") from None

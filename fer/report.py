@@ -44,6 +44,9 @@ def plot_training_curves(history: list[dict], path: Path) -> None:
     loss_axes.set_title("loss")
     accuracy_axes.plot(epochs, [r["train_accuracy"] for r in history], label="train (augmented)")
     accuracy_axes.plot(epochs, [r["val_accuracy"] for r in history], label="validation (centre crop)")
+    if all("raw_val_accuracy" in r for r in history):
+        accuracy_axes.plot(epochs, [r["raw_val_accuracy"] for r in history], ":",
+                           label="validation, weights before averaging")
     accuracy_axes.set_title("accuracy")
     for axes in (loss_axes, accuracy_axes):
         axes.set_xlabel("epoch")

@@ -20,15 +20,29 @@ def test_a_training_step_changes_the_weights_and_keeps_the_loss_finite(local_dat
     assert changed, "no weight moved"
 
 
+def test_with_a_weight_average_the_average_is_validated_and_kept(local_dataset, tmp_path):
+    data = load_fer(str(local_dataset))
+    config = training.recipe("default", **{**TINY, "epochs": 1, "ema": 0.9})
+    state = training.train(config, data, tmp_path)
+    kept = load_file(str(tmp_path / "model.safetensors"))
+    saved = load_file(str(tmp_path / training.CHECKPOINT_NAME))
+    conv, norm = "net.features.0.weight", "net.features.1.running_mean"
+    assert torch.equal(kept[conv], saved[f"average.module.{conv}"])
+    assert not torch.equal(kept[conv], saved[f"model.{conv}"])
+    assert torch.count_nonzero(kept[norm]) > 0, "batch-norm statistics were not re-estimated"
+    assert {"val_accuracy", "raw_val_accuracy"} <= set(state["history"][0])
+
+
 def test_seed_recipe_is_the_original_training():
     seed = training.recipe("seed")
     assert (seed.arch, seed.epochs, seed.batch_size, seed.lr, seed.augment, seed.dropout) == ("seed", 10, 32, 0.01,
                                                                                               False, 0.0)
 
 
-def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(local_dataset, tmp_path, monkeypatch):
+@pytest.mark.parametrize("ema", [0.0, 0.9], ids=["plain", "weight-average"])
+def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(local_dataset, tmp_path, monkeypatch, ema):
     data = load_fer(str(local_dataset))
-    config = training.recipe("default", **TINY)
+    config = training.recipe("default", **TINY, ema=ema)
     straight = training.train(config, data, tmp_path / "straight")
 
     real_save = checkpoint.save
