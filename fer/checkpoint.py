@@ -1,8 +1,9 @@
 """Resumable training state in one safetensors file (no pickle), written atomically.
 
 Tensors: the model's state dict under `model.`, the optimizer's per-parameter buffers under
-`optimizer.<index>.`, the moving average of the weights (if the run keeps one) under `average.`. Everything else (epoch, history, best score, param groups) is JSON in the
-file's metadata, so one file always holds one consistent epoch.
+`optimizer.<index>.`, the moving average of the weights (if the run keeps one) under `average.`.
+Everything else (epoch, history, best score, param groups) is JSON in the file's metadata, so one
+file always holds one consistent epoch.
 """
 
 import json

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
+from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
 from fer import checkpoint, precision
@@ -120,14 +121,9 @@ def weight_average(model: EmotionClassifier, config: TrainConfig) -> AveragedMod
 def refresh_batch_norm(model: EmotionClassifier, split: Split, config: TrainConfig, compute: str) -> None:
     """Batch-norm running statistics of `model` measured afresh on centre crops of evenly spaced training images."""
     images = split.images[::max(1, len(split) // BATCH_NORM_IMAGES)]
-    crops = normalize(centre_crops(images, config.input_size), model.mean, model.std)
+    crops = normalize(TF.center_crop(images, [config.input_size] * 2), model.mean, model.std)
     with precision.autocast(compute):
         update_bn(crops.split(256), model)
-
-
-def centre_crops(images: torch.Tensor, size: int) -> torch.Tensor:
-    offset = (images.shape[-1] - size) // 2
-    return images[:, offset:offset + size, offset:offset + size]
 
 
 def training_batch(images: torch.Tensor, config: TrainConfig, model: EmotionClassifier,
@@ -137,7 +133,7 @@ def training_batch(images: torch.Tensor, config: TrainConfig, model: EmotionClas
         if config.erase:
             pixels = random_erasing(pixels, config.erase, generator)
     else:
-        pixels = centre_crops(images, config.input_size)
+        pixels = TF.center_crop(images, [config.input_size] * 2)
     return normalize(pixels, model.mean, model.std)
 
 
