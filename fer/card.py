@@ -15,7 +15,7 @@ CARD_TEMPLATE = """---
 # FER-2013 facial-expression classifier ({arch})
 
 Classifies a 48×48 grayscale face into one of {num_classes} expressions: {labels}.
-Trained from scratch on the FER-2013 `train` split (Kaggle "Training", {train_n:,} images);
+{origin} on the FER-2013 `train` split (Kaggle "Training", {train_n:,} images);
 the `validation` split (Kaggle "PublicTest", {val_n:,} images) was used only to pick the best epoch.
 It is the model behind the FER-2013 emotion demo Space (`app.py`).
 
@@ -90,6 +90,8 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) 
         parameters=sum(p.numel() for p in model.parameters()), epochs=state["epochs_done"],
         best_epoch=state["best_epoch"], hardware=hardware_description(), precision=state["precision"],
         threads=torch.get_num_threads(), train_minutes=state["train_seconds"] / 60,
+        origin=f"Trained further from the weights of `{config['init_from']}`" if config.get("init_from")
+        else "Trained from scratch",
         **{key: config[key] for key in ("batch_size", "lr", "momentum", "schedule", "weight_decay",
                                         "label_smoothing", "dropout", "augment", "erase", "class_weights",
                                         "ema", "seed")})

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from fer import checkpoint, precision
 from fer.augment import random_affine_crops, random_erasing
 from fer.dataset import FerData, Split
-from fer.model import EmotionClassifier
+from fer.model import EmotionClassifier, ModelLoadError, load_classifier
 from fer.tensors import normalize
 from fer.probabilities import predict_probabilities
 
@@ -53,6 +53,7 @@ class TrainConfig:
     ema: float = 0.0  # decay per step of a moving average of the weights, then validated and kept; 0 = off
     seed: int = 0
     precision: str = "auto"
+    init_from: str = ""  # start from this model's weights (folder or Hub id) instead of random ones
 
 
 RECIPES = {
@@ -103,6 +104,19 @@ def build_model(config: TrainConfig, labels: list[str]) -> EmotionClassifier:
     model = EmotionClassifier(arch=config.arch, labels=labels, input_size=config.input_size,
                               width=config.width, dropout=config.dropout)
     return model.to(memory_format=torch.channels_last)
+
+
+def start_from(model: EmotionClassifier, source: str, labels: list[str]) -> None:
+    """Copy the weights of the model at `source` into `model`, which must be the same network."""
+    trained = load_classifier(source)
+    if trained.labels != labels:
+        raise ModelLoadError(f"{source} predicts {trained.labels}, but the data's classes are {labels}")
+    theirs, ours = trained.state_dict(), model.state_dict()
+    same_network = theirs.keys() == ours.keys() and all(theirs[k].shape == ours[k].shape for k in ours)
+    if not same_network or trained.input_size != model.input_size:
+        raise ModelLoadError(f"{source} is not the network these settings build (arch {model.arch}, "
+                             f"input size {model.input_size}): pass its --arch, --width and --input-size")
+    model.load_state_dict(theirs)
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -201,15 +215,18 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(os.cpu_count() or 1)
     compute = precision.resolve(config.precision)
+    checkpoint_path = out_dir / CHECKPOINT_NAME
+    resuming = resume and checkpoint_path.exists()
     model = build_model(config, data.label_names)
+    if config.init_from and not resuming:
+        start_from(model, config.init_from, data.label_names)
     optimizer = make_optimizer(model, config)
-    average = weight_average(model, config)
+    average = weight_average(model, config)  # so an average starts from the initial weights too
     kept_model = average.module if average is not None else model  # validated, and saved when best
     state = {"config": asdict(config), "epochs_done": 0, "history": [], "best_epoch": None,
              "best_val_accuracy": -1.0, "train_seconds": 0.0, "precision": compute,
              "command": command, "dataset": data.source, "train_images": len(data.splits["train"])}
-    checkpoint_path = out_dir / CHECKPOINT_NAME
-    if resume and checkpoint_path.exists():
+    if resuming:
         state = checkpoint.load(checkpoint_path, model, optimizer, average)
         state["config"] = {**asdict(TrainConfig()), **state["config"]}  # settings added since take their defaults
         if state["config"] != asdict(config):

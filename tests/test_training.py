@@ -5,6 +5,7 @@ from safetensors.torch import load_file
 from fer import checkpoint, training
 from fer.checkpoint import CheckpointError
 from fer.dataset import load_fer
+from fer.model import ModelLoadError
 
 TINY = dict(epochs=2, batch_size=16, width=4, precision="fp32", lr=0.05)
 
@@ -31,6 +32,30 @@ def test_with_a_weight_average_the_average_is_validated_and_kept(local_dataset, 
     assert not torch.equal(kept[conv], saved[f"model.{conv}"])
     assert torch.count_nonzero(kept[norm]) > 0, "batch-norm statistics were not re-estimated"
     assert {"val_accuracy", "raw_val_accuracy"} <= set(state["history"][0])
+
+
+def test_init_from_starts_training_at_the_given_models_weights(local_dataset, tmp_path):
+    data = load_fer(str(local_dataset))
+    training.train(training.recipe("default", **{**TINY, "epochs": 1}), data, tmp_path / "first")
+    standing_still = training.recipe("default", **{**TINY, "epochs": 1, "lr": 0.0, "schedule": "constant",
+                                                   "seed": 1, "init_from": str(tmp_path / "first")})
+    training.train(standing_still, data, tmp_path / "second")
+    first, second = (load_file(str(tmp_path / run / "model.safetensors")) for run in ("first", "second"))
+    conv = "net.features.0.weight"
+    assert torch.equal(first[conv], second[conv])
+    assert not torch.equal(first[conv], training.build_model(standing_still, data.label_names).state_dict()[conv])
+
+
+@pytest.mark.parametrize("change, message", [({"width": 8}, "not the network"),
+                                             ({"input_size": 32}, "not the network"),
+                                             ({"labels": list("abcdefg")}, "the data's classes")])
+def test_init_from_a_different_network_is_a_clear_error(local_dataset, tmp_path, change, message):
+    data = load_fer(str(local_dataset))
+    config = training.recipe("default", **TINY)
+    labels = change.pop("labels", data.label_names)
+    training.build_model(training.recipe("default", **{**TINY, **change}), labels).save_pretrained(tmp_path)
+    with pytest.raises(ModelLoadError, match=message):
+        training.start_from(training.build_model(config, data.label_names), str(tmp_path), data.label_names)
 
 
 def test_seed_recipe_is_the_original_training():

@@ -1,0 +1,29 @@
+from dataclasses import asdict
+
+import pytest
+import torch
+
+from fer import card, training
+from fer.evaluate import metrics
+from fer.model import EmotionClassifier
+
+LABELS = ["a", "b", "c"]
+
+
+def card_text(init_from: str) -> str:
+    result = {**metrics(torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 2, 1]), LABELS), "tta": "flip"}
+    config = asdict(training.recipe("default", init_from=init_from))
+    state = {"config": config, "command": "python train.py", "epochs_done": 8, "best_epoch": 7,
+             "precision": "fp32", "train_seconds": 600.0}
+    model = EmotionClassifier(labels=LABELS, width=4)
+    return card.build_card(result, state, model, dataset_id="user/fer2013", train_n=100).content
+
+
+@pytest.mark.parametrize("init_from, origin", [("", "Trained from scratch"),
+                                               ("user/older-model", "Trained further from the weights of `user/older-model`")])
+def test_card_says_where_training_started_and_carries_the_metrics(init_from, origin):
+    text = card_text(init_from)
+    assert origin in text
+    assert "value: 0.75" in text  # accuracy in the model-index metadata
+    assert "| c | 1.000 | 0.500 | 0.667 | 2 |" in text
+    assert "10.0 min for 8 epochs" in text
