@@ -106,11 +106,11 @@ def build_model(config: TrainConfig, labels: list[str]) -> EmotionClassifier:
     return model.to(memory_format=torch.channels_last)
 
 
-def start_from(model: EmotionClassifier, source: str, labels: list[str]) -> None:
-    """Copy the weights of the model at `source` into `model`, which must be the same network."""
+def start_from(model: EmotionClassifier, source: str) -> None:
+    """Copy the weights of the model at `source` into `model`, which must be the same network and classes."""
     trained = load_classifier(source)
-    if trained.labels != labels:
-        raise ModelLoadError(f"{source} predicts {trained.labels}, but the data's classes are {labels}")
+    if trained.labels != model.labels:
+        raise ModelLoadError(f"{source} predicts {trained.labels}, but the data's classes are {model.labels}")
     theirs, ours = trained.state_dict(), model.state_dict()
     same_network = theirs.keys() == ours.keys() and all(theirs[k].shape == ours[k].shape for k in ours)
     if not same_network or trained.input_size != model.input_size:
@@ -219,7 +219,7 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
     resuming = resume and checkpoint_path.exists()
     model = build_model(config, data.label_names)
     if config.init_from and not resuming:
-        start_from(model, config.init_from, data.label_names)
+        start_from(model, config.init_from)
     optimizer = make_optimizer(model, config)
     average = weight_average(model, config)  # so an average starts from the initial weights too
     kept_model = average.module if average is not None else model  # validated, and saved when best

@@ -51,11 +51,11 @@ def test_init_from_starts_training_at_the_given_models_weights(local_dataset, tm
                                              ({"labels": list("abcdefg")}, "the data's classes")])
 def test_init_from_a_different_network_is_a_clear_error(local_dataset, tmp_path, change, message):
     data = load_fer(str(local_dataset))
-    config = training.recipe("default", **TINY)
-    labels = change.pop("labels", data.label_names)
-    training.build_model(training.recipe("default", **{**TINY, **change}), labels).save_pretrained(tmp_path)
+    settings = {key: value for key, value in change.items() if key != "labels"}
+    saved = training.build_model(training.recipe("default", **{**TINY, **settings}), change.get("labels", data.label_names))
+    saved.save_pretrained(tmp_path)
     with pytest.raises(ModelLoadError, match=message):
-        training.start_from(training.build_model(config, data.label_names), str(tmp_path), data.label_names)
+        training.start_from(training.build_model(training.recipe("default", **TINY), data.label_names), str(tmp_path))
 
 
 def test_seed_recipe_is_the_original_training():
