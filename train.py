@@ -3,7 +3,8 @@
     python train.py --dataset ../shared/fer2013                 # the default model
     python train.py --dataset ../shared/fer2013 --arch seed --recipe seed --out runs/seed
     python train.py --resume                                   # continue after a crash
-    python train.py --init-from fer/pretrained --epochs 8 --lr 0.02  # fine-tune a trained model
+    python train.py --init-from fer/pretrained --epochs 8 --lr 0.02 --restarts 0  # fine-tune a trained model
+    python train.py --subset 12000 --epochs 6 --ema 0 --restarts 0  # a quick trial
     python train.py --push --repo-id USER/NAME                 # upload runs/default to the Hub
 """
 

@@ -27,9 +27,9 @@ def images_per_second(recipe: str, compute: str, steps: int) -> float:
     split = Split(torch.randint(0, 256, (batch * (steps + 2), 48, 48), dtype=torch.uint8),
                   torch.randint(0, 7, (batch * (steps + 2),)))
     warmup = Split(split.images[:batch], split.labels[:batch])
-    training.run_epoch(model, optimizer, warmup, config, 0, None, compute, 10, "warm-up")
+    training.run_epoch(model, optimizer, warmup, config, 0, None, compute, "warm-up")
     started = time.perf_counter()
-    training.run_epoch(model, optimizer, split, config, 0, None, compute, 10, f"{recipe} {compute}")
+    training.run_epoch(model, optimizer, split, config, 0, None, compute, f"{recipe} {compute}")
     return len(split) / (time.perf_counter() - started)
 
 

@@ -41,7 +41,7 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
 - Command: `{command}`
 - Architecture `{arch}`, input {input_size}×{input_size} crops of the 48×48 face, {parameters:,} parameters
 - {epochs} epochs (best: {best_epoch}), batch {batch_size}, SGD lr {lr} (momentum {momentum}),
-  schedule `{schedule}`, weight decay {weight_decay}, label smoothing {label_smoothing}, dropout {dropout},
+  schedule {schedule}, weight decay {weight_decay}, label smoothing {label_smoothing}, dropout {dropout},
   augmentation {augment} (random erasing {erase}), class weights `{class_weights}`,
   moving average of the weights {ema} (0 = none), seed {seed}
 - Hardware: {hardware}; {precision} compute; {threads} threads
@@ -70,6 +70,13 @@ def hardware_description() -> str:
     return f"{cpu}, {platform.system()}, no GPU"
 
 
+def schedule_description(config: dict) -> str:
+    if not config.get("restarts"):
+        return f"`{config['schedule']}`"
+    return (f"`{config['schedule']}` of {config['epochs']} epochs, then {config['restarts']} restarts of "
+            f"{config['restart_epochs']} epochs at lr {config['restart_lr']} (each from the kept weights)")
+
+
 def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) -> ModelCard:
     config = state["config"]
     dataset_id = hub_dataset_name(dataset_id)
@@ -92,7 +99,8 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) 
         threads=torch.get_num_threads(), train_minutes=state["train_seconds"] / 60,
         origin=f"Trained further from the weights of `{config['init_from']}`" if config.get("init_from")
         else "Trained from scratch",
-        **{key: config[key] for key in ("batch_size", "lr", "momentum", "schedule", "weight_decay",
+        schedule=schedule_description(config),
+        **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay",
                                         "label_smoothing", "dropout", "augment", "erase", "class_weights",
                                         "ema", "seed")})
     return ModelCard(content)

@@ -10,9 +10,9 @@ from fer.model import EmotionClassifier
 LABELS = ["a", "b", "c"]
 
 
-def card_text(init_from: str) -> str:
+def card_text(init_from: str = "", **settings) -> str:
     result = {**metrics(torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 2, 1]), LABELS), "tta": "flip"}
-    config = asdict(training.recipe("default", init_from=init_from))
+    config = asdict(training.recipe("default", init_from=init_from, **settings))
     state = {"config": config, "command": "python train.py", "epochs_done": 8, "best_epoch": 7,
              "precision": "fp32", "train_seconds": 600.0}
     model = EmotionClassifier(labels=LABELS, width=4)
@@ -27,3 +27,8 @@ def test_card_says_where_training_started_and_carries_the_metrics(init_from, ori
     assert "value: 0.75" in text  # accuracy in the model-index metadata
     assert "| c | 1.000 | 0.500 | 0.667 | 2 |" in text
     assert "10.0 min for 8 epochs" in text
+
+
+def test_card_spells_out_the_restarts_of_the_schedule():
+    assert "schedule `onecycle`," in card_text(restarts=0)
+    assert "schedule `onecycle` of 32 epochs, then 2 restarts of 8 epochs at lr 0.02" in card_text()

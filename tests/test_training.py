@@ -7,7 +7,7 @@ from fer.checkpoint import CheckpointError
 from fer.dataset import load_fer
 from fer.model import ModelLoadError
 
-TINY = dict(epochs=2, batch_size=16, width=4, precision="fp32", lr=0.05)
+TINY = dict(epochs=2, restarts=0, batch_size=16, width=4, precision="fp32", lr=0.05)
 
 
 def test_a_training_step_changes_the_weights_and_keeps_the_loss_finite(local_dataset, tmp_path):
@@ -64,10 +64,11 @@ def test_seed_recipe_is_the_original_training():
                                                                                               False, 0.0)
 
 
-@pytest.mark.parametrize("ema", [0.0, 0.9], ids=["plain", "weight-average"])
-def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(local_dataset, tmp_path, monkeypatch, ema):
+@pytest.mark.parametrize("settings", [{"ema": 0.0}, {"ema": 0.9}, {"ema": 0.9, "epochs": 1, "restarts": 1, "restart_epochs": 1}],
+                         ids=["plain", "weight-average", "killed-before-a-restart"])
+def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(local_dataset, tmp_path, monkeypatch, settings):
     data = load_fer(str(local_dataset))
-    config = training.recipe("default", **TINY, ema=ema)
+    config = training.recipe("default", **{**TINY, **settings})
     straight = training.train(config, data, tmp_path / "straight")
 
     real_save = checkpoint.save
@@ -100,11 +101,46 @@ def test_a_damaged_checkpoint_is_named_in_the_error(local_dataset, tmp_path):
 
 
 def test_learning_rate_warms_up_then_decays_to_zero():
-    config = training.recipe("default")
-    lrs = [training.learning_rate(config, step, 100) for step in range(101)]
+    config = training.recipe("default", epochs=4, restarts=0)
+    lrs = [training.learning_rate(config, step, 25) for step in range(101)]
     assert lrs[0] < lrs[15] == pytest.approx(config.lr)
     assert lrs[100] == pytest.approx(0.0, abs=1e-9)
     assert training.learning_rate(training.recipe("seed"), 50, 100) == 0.01
+
+
+def test_each_restart_is_a_one_cycle_at_the_restart_rate():
+    config = training.recipe("default", epochs=4, restarts=2, restart_epochs=2, restart_lr=0.02)
+    assert training.cycles(config) == [(0, 4, 0.1), (4, 2, 0.02), (6, 2, 0.02)]
+    assert training.total_epochs(config) == 8
+    lrs = [training.learning_rate(config, step, 10) for step in range(80)]
+    assert lrs[39] < 0.001 and lrs[40] < lrs[43] == pytest.approx(0.02) and lrs[59] < 0.001
+    assert lrs[60:80] == lrs[40:60]
+    assert lrs[:40] == [training.learning_rate(training.recipe("default", epochs=4, restarts=0), step, 10)
+                        for step in range(40)]
+
+
+def test_a_restart_begins_at_the_weight_average_with_fresh_momentum(local_dataset, tmp_path, monkeypatch):
+    data = load_fer(str(local_dataset))
+    config = training.recipe("default", **{**TINY, "epochs": 1, "ema": 0.9, "restarts": 1, "restart_epochs": 1})
+    conv = "net.features.0.weight"
+    ends, starts = [], []
+    real_save, real_run_epoch = checkpoint.save, training.run_epoch
+
+    def note_the_end(path, model, optimizer, state, average):
+        ends.append((model.state_dict()[conv].clone(), average.module.state_dict()[conv].clone()))
+        real_save(path, model, optimizer, state, average)
+
+    def note_the_start(model, optimizer, *args, **kwargs):
+        starts.append((model.state_dict()[conv].clone(), len(optimizer.state)))
+        return real_run_epoch(model, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "save", note_the_end)
+    monkeypatch.setattr(training, "run_epoch", note_the_start)
+    assert training.train(config, data, tmp_path)["epochs_done"] == 2
+    (raw_after_first, average_after_first), (restart_weights, momentum_buffers) = ends[0], starts[1]
+    assert torch.equal(restart_weights, average_after_first)
+    assert not torch.equal(restart_weights, raw_after_first)
+    assert momentum_buffers == 0, "the optimizer kept its momentum across the restart"
 
 
 def test_class_weights_favour_rare_classes_and_keep_the_mean():
