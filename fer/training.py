@@ -91,7 +91,8 @@ def cycles(config: TrainConfig) -> list[tuple[int, int, float]]:
 
 
 def total_epochs(config: TrainConfig) -> int:
-    return config.epochs + config.restarts * config.restart_epochs
+    first_epoch, epochs, _ = cycles(config)[-1]
+    return first_epoch + epochs
 
 
 def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
