@@ -7,6 +7,7 @@ itself on 2 cores, while this costs about 1 % of a training step.
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -53,3 +54,15 @@ def random_erasing(pixels: torch.Tensor, probability: float, generator: torch.Ge
     erased = inside & (torch.rand(n, generator=generator) < probability).view(-1, 1, 1)
     noise = 255 * torch.rand(pixels.shape, generator=generator)
     return torch.where(erased.unsqueeze(1), noise, pixels)
+
+
+def mixup(pixels: torch.Tensor, alpha: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Mixup (Zhang et al. 2018): every image of the batch blended with another one of it.
+
+    Returns the blended batch, each image's partner (an index into the batch) and the share of the
+    image itself, drawn from Beta(alpha, alpha) and folded to ≥ 0.5 so its own label stays the larger part."""
+    beta_seed = int(torch.randint(2**31, (1,), generator=generator))
+    share = float(np.random.default_rng(beta_seed).beta(alpha, alpha))
+    share = max(share, 1 - share)
+    partners = torch.randperm(pixels.shape[0], generator=generator)
+    return share * pixels + (1 - share) * pixels[partners], partners, share

@@ -42,7 +42,7 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
 - Architecture `{arch}`, input {input_size}×{input_size} crops of the 48×48 face, {parameters:,} parameters
 - {epochs} epochs (best: {best_epoch}), batch {batch_size}, SGD lr {lr} (momentum {momentum}),
   schedule {schedule}, weight decay {weight_decay}, label smoothing {label_smoothing}, dropout {dropout},
-  augmentation {augment} (random erasing {erase}), class weights `{class_weights}`,
+  augmentation {augment} (random erasing {erase}, mixup alpha {mixup}), class weights `{class_weights}`,
   moving average of the weights {ema} (0 = none), seed {seed}
 - Hardware: {hardware}; {precision} compute; {threads} threads
 - Training wall time: {train_minutes:.1f} min for {epochs} epochs, per-epoch validation included (measured by `train.py`)
@@ -99,7 +99,7 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) 
         threads=torch.get_num_threads(), train_minutes=state["train_seconds"] / 60,
         origin=f"Trained further from the weights of `{config['init_from']}`" if config.get("init_from")
         else "Trained from scratch",
-        schedule=schedule_description(config),
+        schedule=schedule_description(config), mixup=config.get("mixup", 0.0),
         **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay",
                                         "label_smoothing", "dropout", "augment", "erase", "class_weights",
                                         "ema", "seed")})

@@ -21,7 +21,7 @@ from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
 from fer import checkpoint, precision
-from fer.augment import random_affine_crops, random_erasing
+from fer.augment import mixup, random_affine_crops, random_erasing
 from fer.dataset import FerData, Split
 from fer.model import EmotionClassifier, ModelLoadError, load_classifier
 from fer.tensors import normalize
@@ -49,6 +49,7 @@ class TrainConfig:
     restart_lr: float = 0.02
     augment: bool = True
     erase: float = 0.0  # probability of random erasing, on top of `augment`
+    mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) blend of image pairs; 0 = off
     class_weights: str = "none"
     input_size: int = 40
     width: int = 44
@@ -175,6 +176,16 @@ def training_batch(images: torch.Tensor, config: TrainConfig, model: EmotionClas
     return normalize(pixels, model.mean, model.std)
 
 
+def training_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
+                  partners: torch.Tensor | None = None, share: float = 1.0) -> torch.Tensor:
+    """Cross-entropy; for a mixup batch, the losses of both images' labels weighted by their shares."""
+    def cross_entropy(labels):
+        return F.cross_entropy(logits.float(), labels, weight=loss_weights, label_smoothing=config.label_smoothing)
+    if partners is None:
+        return cross_entropy(targets)
+    return share * cross_entropy(targets) + (1 - share) * cross_entropy(targets[partners])
+
+
 def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, loss_weights,
               compute: str, description: str, average: AveragedModel | None = None) -> dict:
     model.train()
@@ -188,12 +199,14 @@ def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, l
         indices = order[step_in_epoch * config.batch_size:(step_in_epoch + 1) * config.batch_size]
         inputs = training_batch(split.images[indices], config, model, generator)
         targets = split.labels[indices]
+        partners, share = None, 1.0
+        if config.mixup:
+            inputs, partners, share = mixup(inputs, config.mixup, generator)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, epoch * steps_per_epoch + step_in_epoch, steps_per_epoch)
         with precision.autocast(compute):
             logits = model(inputs)
-        loss = F.cross_entropy(logits.float(), targets, weight=loss_weights,
-                               label_smoothing=config.label_smoothing)
+        loss = training_loss(logits, targets, config, loss_weights, partners, share)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

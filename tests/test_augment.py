@@ -1,6 +1,6 @@
 import torch
 
-from fer.augment import random_erasing
+from fer.augment import mixup, random_erasing
 
 
 def test_random_erasing_replaces_one_rectangle_per_chosen_image():
@@ -19,3 +19,16 @@ def test_random_erasing_replaces_one_rectangle_per_chosen_image():
 def test_random_erasing_with_probability_zero_changes_nothing():
     pixels = torch.rand(8, 1, 40, 40) * 255
     assert torch.equal(random_erasing(pixels, 0.0, torch.Generator().manual_seed(0)), pixels)
+
+
+def test_mixup_blends_each_image_with_a_partner_and_keeps_the_larger_share():
+    pixels = torch.arange(16.0).view(16, 1, 1, 1).expand(16, 1, 4, 4)
+    generator = torch.Generator().manual_seed(0)
+    shares = []
+    for _ in range(20):
+        mixed, partners, share = mixup(pixels, alpha=0.4, generator=generator)
+        assert sorted(partners.tolist()) == list(range(16)), "partners are not a permutation of the batch"
+        assert torch.allclose(mixed[:, 0, 0, 0], share * pixels[:, 0, 0, 0] + (1 - share) * partners.float())
+        shares.append(share)
+    assert min(shares) >= 0.5 and max(shares) <= 1.0
+    assert len(set(shares)) == len(shares), "the share is not drawn afresh for each batch"

@@ -64,8 +64,9 @@ def test_seed_recipe_is_the_original_training():
                                                                                               False, 0.0)
 
 
-@pytest.mark.parametrize("settings", [{"ema": 0.0}, {"ema": 0.9}, {"ema": 0.9, "epochs": 1, "restarts": 1, "restart_epochs": 1}],
-                         ids=["plain", "weight-average", "killed-before-a-restart"])
+@pytest.mark.parametrize("settings", [{"ema": 0.0}, {"ema": 0.9}, {"ema": 0.9, "epochs": 1, "restarts": 1, "restart_epochs": 1},
+                                      {"ema": 0.0, "mixup": 0.4}],
+                         ids=["plain", "weight-average", "killed-before-a-restart", "mixup"])
 def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(local_dataset, tmp_path, monkeypatch, settings):
     data = load_fer(str(local_dataset))
     config = training.recipe("default", **{**TINY, **settings})
@@ -141,6 +142,18 @@ def test_a_restart_begins_at_the_weight_average_with_fresh_momentum(local_datase
     assert torch.equal(restart_weights, average_after_first)
     assert not torch.equal(restart_weights, raw_after_first)
     assert momentum_buffers == 0, "the optimizer kept its momentum across the restart"
+
+
+def test_a_mixup_loss_charges_both_labels_by_their_shares():
+    config = training.recipe("default", label_smoothing=0.0)
+    logits = torch.tensor([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]])
+    targets, swapped = torch.tensor([0, 1]), torch.tensor([1, 0])
+    own = training.training_loss(logits, targets, config, None)
+    other = training.training_loss(logits, targets[swapped], config, None)
+    assert training.training_loss(logits, targets, config, None, swapped, share=1.0) == pytest.approx(own.item())
+    assert training.training_loss(logits, targets, config, None, swapped, share=0.7) == pytest.approx(
+        0.7 * own.item() + 0.3 * other.item())
+    assert other > own
 
 
 def test_class_weights_favour_rare_classes_and_keep_the_mean():
