@@ -99,9 +99,9 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) 
         threads=torch.get_num_threads(), train_minutes=state["train_seconds"] / 60,
         origin=f"Trained further from the weights of `{config['init_from']}`" if config.get("init_from")
         else "Trained from scratch",
-        schedule=schedule_description(config), mixup=config.get("mixup", 0.0),
+        schedule=schedule_description(config),
         **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay",
-                                        "label_smoothing", "dropout", "augment", "erase", "class_weights",
+                                        "label_smoothing", "dropout", "augment", "erase", "mixup", "class_weights",
                                         "ema", "seed")})
     return ModelCard(content)
 
