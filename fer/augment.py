@@ -61,6 +61,7 @@ def mixup(pixels: torch.Tensor, alpha: float, generator: torch.Generator) -> tup
 
     Returns the blended batch, each image's partner (an index into the batch) and the share of the
     image itself, drawn from Beta(alpha, alpha) and folded to ≥ 0.5 so its own label stays the larger part."""
+    # torch's Beta sampler takes no generator; seeding numpy's from ours keeps a resumed run exact
     beta_seed = int(torch.randint(2**31, (1,), generator=generator))
     share = float(np.random.default_rng(beta_seed).beta(alpha, alpha))
     share = max(share, 1 - share)
