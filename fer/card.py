@@ -43,6 +43,7 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
 - {epochs} epochs (best: {best_epoch}), batch {batch_size}, SGD lr {lr} (momentum {momentum}),
   schedule {schedule}, weight decay {weight_decay}, label smoothing {label_smoothing}, dropout {dropout},
   augmentation {augment} (random erasing {erase}, mixup alpha {mixup}), class weights `{class_weights}`,
+  focal loss gamma {focal_gamma} (0 = plain cross-entropy),
   moving average of the weights {ema} (0 = none), seed {seed}
 - Hardware: {hardware}; {precision} compute; {threads} threads
 - Training wall time: {train_minutes:.1f} min for {epochs} epochs, per-epoch validation included (measured by `train.py`)
@@ -102,7 +103,7 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) 
         schedule=schedule_description(config),
         **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay",
                                         "label_smoothing", "dropout", "augment", "erase", "mixup", "class_weights",
-                                        "ema", "seed")})
+                                        "focal_gamma", "ema", "seed")})
     return ModelCard(content)
 
 

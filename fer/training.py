@@ -51,6 +51,7 @@ class TrainConfig:
     erase: float = 0.0  # probability of random erasing, on top of `augment`
     mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) blend of image pairs; 0 = off
     class_weights: str = "none"
+    focal_gamma: float = 0.0  # focal loss: scale each class's term by (1 - p)^gamma, easy examples count less; 0 = off
     input_size: int = 40
     width: int = 44
     dropout: float = 0.3
@@ -176,10 +177,28 @@ def training_batch(images: torch.Tensor, config: TrainConfig, model: EmotionClas
     return normalize(pixels, model.mean, model.std)
 
 
+def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float, label_smoothing: float,
+               loss_weights: torch.Tensor | None) -> torch.Tensor:
+    """Label-smoothed cross-entropy whose term for each class is scaled by (1 - its probability)^gamma
+    (Lin et al. 2017); class weights weight each image by its true class, averaged like cross-entropy's."""
+    log_probabilities = logits.log_softmax(1)
+    classes = logits.shape[1]
+    smoothed = F.one_hot(targets, classes).float() * (1 - label_smoothing) + label_smoothing / classes
+    focus = (1 - log_probabilities.exp()).pow(gamma)
+    per_image = -(smoothed * focus * log_probabilities).sum(1)
+    if loss_weights is None:
+        return per_image.mean()
+    image_weights = loss_weights[targets]
+    return (per_image * image_weights).sum() / image_weights.sum()
+
+
 def training_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
                   partners: torch.Tensor | None = None, share: float = 1.0) -> torch.Tensor:
-    """Cross-entropy; for a mixup batch, the losses of both images' labels weighted by their shares."""
+    """Cross-entropy (focal if the recipe says so); for a mixup batch, the losses of both images' labels
+    weighted by their shares."""
     def cross_entropy(labels):
+        if config.focal_gamma:
+            return focal_loss(logits.float(), labels, config.focal_gamma, config.label_smoothing, loss_weights)
         return F.cross_entropy(logits.float(), labels, weight=loss_weights, label_smoothing=config.label_smoothing)
     if partners is None:
         return cross_entropy(targets)

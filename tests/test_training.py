@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from fer import checkpoint, training
@@ -154,6 +155,29 @@ def test_a_mixup_loss_charges_both_labels_by_their_shares():
     assert training.training_loss(logits, targets, config, None, swapped, share=0.7) == pytest.approx(
         0.7 * own.item() + 0.3 * other.item())
     assert other > own
+
+
+def test_a_focal_loss_of_gamma_zero_is_cross_entropy_and_a_larger_gamma_discounts_easy_images():
+    logits = torch.tensor([[6.0, 0.0, 0.0], [0.5, 0.0, 0.0]])  # the first image is easy, the second hard
+    targets = torch.tensor([0, 0])
+    weights = torch.tensor([1.0, 3.0, 0.5])
+    for smoothing, loss_weights in [(0.1, None), (0.0, weights)]:
+        assert training.focal_loss(logits, targets, 0.0, smoothing, loss_weights) == pytest.approx(
+            F.cross_entropy(logits, targets, weight=loss_weights, label_smoothing=smoothing).item())
+
+    def easy_share(gamma):
+        per_image = [training.focal_loss(logits[i:i + 1], targets[i:i + 1], gamma, 0.0, None) for i in range(2)]
+        return (per_image[0] / per_image[1]).item()
+    assert easy_share(2.0) < easy_share(1.0) < easy_share(0.0)
+
+
+def test_the_recipe_s_focal_gamma_selects_the_focal_loss():
+    logits, targets = torch.randn(8, 7), torch.randint(0, 7, (8,))
+    focal = training.recipe("default", focal_gamma=2.0)
+    assert training.training_loss(logits, targets, focal, None) == pytest.approx(
+        training.focal_loss(logits, targets, 2.0, focal.label_smoothing, None).item())
+    assert training.training_loss(logits, targets, focal, None) < training.training_loss(
+        logits, targets, training.recipe("default"), None)
 
 
 def test_class_weights_favour_rare_classes_and_keep_the_mean():
