@@ -7,7 +7,7 @@ from fer.model import EmotionClassifier, ModelLoadError, load_classifier
 from fer.probabilities import predict_probabilities
 
 
-@pytest.mark.parametrize("arch, input_size", [("vgg", 40), ("seed", 48)])
+@pytest.mark.parametrize("arch, input_size", [("vgg", 40), ("vgg_se", 40), ("seed", 48)])
 def test_save_load_round_trip_gives_identical_outputs(tmp_path, arch, input_size):
     torch.manual_seed(0)
     model = EmotionClassifier(arch=arch, labels=["a", "b", "c"], input_size=input_size, width=8).eval()

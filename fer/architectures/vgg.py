@@ -19,11 +19,16 @@ class VGGBN(nn.Module):
         layers, cin = [], 1
         for stage in range(4):
             cout = width * 2 ** stage
-            layers += conv_bn_relu(cin, cout) + conv_bn_relu(cout, cout) + [nn.MaxPool2d(2)]
+            layers += conv_bn_relu(cin, cout) + conv_bn_relu(cout, cout)
+            layers += self.stage_end(stage, cout) + [nn.MaxPool2d(2)]
             cin = cout
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, num_classes))
+
+    def stage_end(self, stage: int, channels: int) -> list[nn.Module]:
+        """Layers after the convs of stage 0 to 3, before its pooling: none here; variants add some."""
+        return []
 
     def forward(self, x):
         return self.classifier(self.features(x))
