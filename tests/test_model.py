@@ -2,7 +2,9 @@ import json
 
 import pytest
 import torch
+from torch import nn
 
+from fer.architectures.vgg_se import SqueezeExcite
 from fer.model import EmotionClassifier, ModelLoadError, load_classifier
 from fer.probabilities import predict_probabilities
 
@@ -17,6 +19,16 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path, arch, input_size
     assert loaded.labels == ["a", "b", "c"] and loaded.input_size == input_size
     faces = torch.randint(0, 256, (5, 48, 48), dtype=torch.uint8)
     assert torch.equal(predict_probabilities(model, faces), predict_probabilities(loaded, faces))
+
+
+def test_vgg_se_is_the_vgg_network_with_gates_on_its_last_two_stages():
+    plain, gated = (EmotionClassifier(arch=arch, width=8) for arch in ("vgg", "vgg_se"))
+    gates = [layer for layer in gated.net.features if isinstance(layer, SqueezeExcite)]
+    assert [gate.gate[-2].out_channels for gate in gates] == [32, 64]
+
+    def conv_shapes(model):
+        return [layer.weight.shape for layer in model.net.features if isinstance(layer, nn.Conv2d)]
+    assert conv_shapes(plain) == conv_shapes(gated)
 
 
 @pytest.mark.parametrize("change, message", [
