@@ -196,13 +196,13 @@ def training_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConf
                   partners: torch.Tensor | None = None, share: float = 1.0) -> torch.Tensor:
     """Cross-entropy (focal if the recipe says so); for a mixup batch, the losses of both images' labels
     weighted by their shares."""
-    def cross_entropy(labels):
+    def loss_against(labels):
         if config.focal_gamma:
             return focal_loss(logits.float(), labels, config.focal_gamma, config.label_smoothing, loss_weights)
         return F.cross_entropy(logits.float(), labels, weight=loss_weights, label_smoothing=config.label_smoothing)
     if partners is None:
-        return cross_entropy(targets)
-    return share * cross_entropy(targets) + (1 - share) * cross_entropy(targets[partners])
+        return loss_against(targets)
+    return share * loss_against(targets) + (1 - share) * loss_against(targets[partners])
 
 
 def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, loss_weights,
