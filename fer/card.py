@@ -16,7 +16,7 @@ CARD_TEMPLATE = """---
 
 Classifies a 48×48 grayscale face into one of {num_classes} expressions: {labels}.
 {origin} on the FER-2013 `train` split (Kaggle "Training", {train_n:,} images);
-the `validation` split (Kaggle "PublicTest", {val_n:,} images) was used only to pick the best epoch.
+the `validation` split (Kaggle "PublicTest", {val_n:,} images) was used only to pick the best epoch{validation_use}.
 It is the model behind the FER-2013 emotion demo Space (`app.py`).
 
 ## Results on `validation` ({val_n:,} images, test-time augmentation `{tta}` as in the app)
@@ -29,7 +29,7 @@ It is the model behind the FER-2013 emotion demo Space (`app.py`).
 | class | precision | recall | F1 | images |
 |---|---|---|---|---|
 {class_rows}
-
+{prior_correction}
 ![confusion matrix (rows = true class)]({confusion_png})
 
 ![training curves]({curves_png})
@@ -78,7 +78,23 @@ def schedule_description(config: dict) -> str:
             f"{config['restart_epochs']} epochs at lr {config['restart_lr']} (each from the kept weights)")
 
 
-def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) -> ModelCard:
+def multipliers_text(model) -> str:
+    return ", ".join(f"{name} ×{weight:.2f}" for name, weight in zip(model.labels, model.prior_correction))
+
+
+def prior_correction_text(model, uncorrected: dict | None) -> str:
+    if model.prior_correction is None or uncorrected is None:
+        return ""
+    recalls = ", ".join(f"{name} {recall:.3f}" for name, recall in uncorrected["per_class_recall"].items())
+    return (f"\nThe class probabilities are multiplied by {multipliers_text(model)} (then renormalised): "
+            f"fitted after training so that the model predicts each class about as often as it occurs in the "
+            f"training labels, on its predictions for the validation images (their labels unused; "
+            f"`fer/calibration.py`). Without them: accuracy {uncorrected['accuracy']:.2%}, "
+            f"macro-F1 {uncorrected['macro_f1']:.4f}, recall {recalls}.\n")
+
+
+def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
+               uncorrected: dict | None = None) -> ModelCard:
     config = state["config"]
     dataset_id = hub_dataset_name(dataset_id)
     eval_results = [EvalResult(task_type="image-classification", dataset_type=dataset_id, dataset_name="FER-2013",
@@ -92,7 +108,10 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int) 
                            for name, row in result["per_class"].items())
     content = CARD_TEMPLATE.format(
         card_data=card_data.to_yaml(), arch=config["arch"], num_classes=len(result["labels"]),
-        labels=", ".join(result["labels"]), train_n=train_n, val_n=result["n"], tta=result["tta"],
+        labels=", ".join(result["labels"]), train_n=train_n,
+        prior_correction=prior_correction_text(model, uncorrected),
+        validation_use=" and, without its labels, to fit the prior correction" if model.prior_correction else "",
+        val_n=result["n"], tta=result["tta"],
         accuracy=result["accuracy"], macro_f1=result["macro_f1"], class_rows=class_rows,
         confusion_png=CONFUSION_PNG, curves_png=CURVES_PNG, command=state["command"], input_size=config["input_size"],
         parameters=sum(p.numel() for p in model.parameters()), epochs=state["epochs_done"],

@@ -4,6 +4,7 @@ loadable with `EmotionClassifier.from_pretrained(local_dir_or_hub_id)`."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import httpx
@@ -37,19 +38,27 @@ class EmotionClassifier(
     license="mit",
 ):
     def __init__(self, arch: str = "vgg", labels: list[str] | None = None, input_size: int = 40,
-                 width: int = 48, dropout: float = 0.3, mean: float = 0.5, std: float = 0.25):
+                 width: int = 48, dropout: float = 0.3, mean: float = 0.5, std: float = 0.25,
+                 prior_correction: list[float] | None = None):
         super().__init__()
         labels = list(FER2013_LABELS) if labels is None else labels
-        validate_config(arch, labels, input_size, width, dropout, mean, std)
+        validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction)
         self.arch, self.labels, self.input_size = arch, labels, input_size
         self.mean, self.std = mean, std
+        self.prior_correction = prior_correction  # class-probability multipliers (fer.calibration); None = none
         self.net = build(arch, len(labels), input_size, width, dropout)
 
     def forward(self, x):
         return self.net(x)
 
+    def with_prior_correction(self, prior_correction: list[float] | None) -> EmotionClassifier:
+        """The same network and weights, saved and predicting with these class-probability multipliers."""
+        twin = EmotionClassifier(**{**self._hub_mixin_config, "prior_correction": prior_correction})
+        twin.load_state_dict(self.state_dict())
+        return twin.train(self.training)
 
-def validate_config(arch, labels, input_size, width, dropout, mean, std) -> None:
+
+def validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction=None) -> None:
     problems = []
     if arch not in ARCHITECTURES:
         problems.append(f"arch {arch!r} is not one of {sorted(ARCHITECTURES)}")
@@ -64,6 +73,10 @@ def validate_config(arch, labels, input_size, width, dropout, mean, std) -> None
         problems.append(f"dropout must be a number in [0, 1), not {dropout!r}")
     if not (_is_number(mean) and _is_number(std) and std > 0):
         problems.append("mean and std must be numbers, std > 0")
+    if prior_correction is not None and not (
+            isinstance(prior_correction, list) and isinstance(labels, list) and len(prior_correction) == len(labels)
+            and all(_is_number(weight) and 0 < weight < math.inf for weight in prior_correction)):
+        problems.append("prior_correction must be null or one positive number per label")
     if problems:
         raise ModelConfigError("invalid model config: " + "; ".join(problems))
 

@@ -6,10 +6,11 @@ import time
 from pathlib import Path
 
 from fer import card, hub, report, training
+from fer.calibration import match_class_prior
 from fer.checkpoint import CheckpointError
 from fer.dataset import DatasetError, FerData, load_fer, stratified_split
-from fer.evaluate import evaluate
-from fer.model import ModelLoadError, load_classifier
+from fer.evaluate import evaluate, labels_in_model_order, metrics
+from fer.model import EmotionClassifier, ModelLoadError, load_classifier
 from fer.probabilities import DEFAULT_TTA
 
 
@@ -39,15 +40,31 @@ def load_data(source: str, subset: int | None, seed: int) -> FerData:
 
 
 def finish(out_dir: Path, data: FerData, state: dict) -> None:
-    """Evaluate the best epoch exactly as the app predicts, then write metrics, plots and the card."""
+    """Fit the prior correction (if the recipe says so), evaluate the best epoch exactly as the app
+    predicts, then write metrics, plots and the card."""
     model = load_classifier(out_dir)
+    uncorrected = None
+    if state["config"].get("match_class_prior"):
+        model, uncorrected = fit_prior_correction(model, data)
+        training.save_best(model, out_dir)
     result = evaluate(model, data, "validation", tta=DEFAULT_TTA)
-    report.write_reports(out_dir, result, state)
-    model_card = card.build_card(result, state, model, dataset_id=state["dataset"], train_n=state["train_images"])
+    report.write_reports(out_dir, result, state, uncorrected)
+    model_card = card.build_card(result, state, model, dataset_id=state["dataset"], train_n=state["train_images"],
+                                 uncorrected=uncorrected)
     card.write_card(out_dir, model_card)
     print(f"best epoch {state['best_epoch']}: validation accuracy {result['accuracy']:.4f} with TTA "
           f"'{DEFAULT_TTA}' (macro-F1 {result['macro_f1']:.4f}); training took {state['train_seconds'] / 60:.1f} min; "
           f"results in {out_dir}")
+
+
+def fit_prior_correction(model: EmotionClassifier, data: FerData) -> tuple[EmotionClassifier, dict]:
+    """The model with its prior correction fitted on the validation images, and its validation
+    results without the correction."""
+    corrected_model, probabilities = match_class_prior(model, data)
+    uncorrected = metrics(labels_in_model_order(data, "validation", model), probabilities.argmax(1), model.labels)
+    print(f"prior correction: {card.multipliers_text(corrected_model)}; "
+          f"validation accuracy without it {uncorrected['accuracy']:.4f}")
+    return corrected_model, uncorrected
 
 
 def command_line() -> str:

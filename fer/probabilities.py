@@ -33,10 +33,19 @@ def view_probabilities(model: EmotionClassifier, views: list[torch.Tensor]) -> t
 @torch.inference_mode()
 def predict_probabilities(model: EmotionClassifier, gray_images: torch.Tensor, tta: str = DEFAULT_TTA,
                           batch_size: int = 256) -> torch.Tensor:
-    """uint8 N×48×48 faces → N×C class probabilities (rows sum to 1), in fp32."""
+    """uint8 N×48×48 faces → N×C class probabilities (rows sum to 1, prior correction applied), in fp32."""
     model.eval()
     chunks = []
     for start in range(0, len(gray_images), batch_size):
         views = tta_views(gray_images[start:start + batch_size], model.input_size, tta)
         chunks.append(view_probabilities(model, views).mean(0))
-    return torch.cat(chunks) if chunks else torch.empty(0, len(model.labels))
+    probabilities = torch.cat(chunks) if chunks else torch.empty(0, len(model.labels))
+    return corrected(probabilities, model.prior_correction)
+
+
+def corrected(probabilities: torch.Tensor, prior_correction: list[float] | None) -> torch.Tensor:
+    """Probabilities times the per-class multipliers, renormalised (unchanged without multipliers)."""
+    if prior_correction is None:
+        return probabilities
+    scaled = probabilities * torch.tensor(prior_correction, dtype=probabilities.dtype)
+    return scaled / scaled.sum(-1, keepdim=True)

@@ -57,9 +57,11 @@ def plot_training_curves(history: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
-def write_reports(out_dir: Path, result: dict, state: dict) -> None:
+def write_reports(out_dir: Path, result: dict, state: dict, uncorrected: dict | None = None) -> None:
+    """`uncorrected`: the validation results without the prior correction, when there is one."""
     (out_dir / METRICS_JSON).write_text(json.dumps({
         "validation": result,
+        "validation_without_prior_correction": uncorrected,
         "best_epoch": state["best_epoch"],
         "epochs": state["epochs_done"],
         "train_seconds": state["train_seconds"],
