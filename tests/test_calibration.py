@@ -1,6 +1,8 @@
 """Prior matching (fer.calibration): fitting the multipliers, applying them, and train.py's final step."""
 
 import json
+import subprocess
+import sys
 from dataclasses import asdict
 
 import pytest
@@ -11,6 +13,8 @@ from fer.calibration import prior_matching_weights
 from fer.dataset import load_fer
 from fer.model import EmotionClassifier, ModelLoadError, load_classifier
 from fer.probabilities import corrected, predict_probabilities
+from tests.app_server import ROOT
+from tests.conftest import SYNTHETIC_LABELS
 
 TINY = dict(epochs=2, restarts=0, ema=0.0, width=4, batch_size=16, precision="fp32")
 
@@ -94,3 +98,14 @@ def test_the_seed_recipe_keeps_the_plain_network(local_dataset, tmp_path):
     finish_a_tiny_run(local_dataset, tmp_path, recipe="seed")
     assert load_classifier(tmp_path).prior_correction is None
     assert json.loads((tmp_path / "metrics.json").read_text())["validation_without_prior_correction"] is None
+
+
+def test_the_held_out_benchmark_prints_each_figure_without_and_with_the_correction(local_dataset, tmp_path):
+    EmotionClassifier(labels=SYNTHETIC_LABELS, width=4).save_pretrained(tmp_path)
+    result = subprocess.run([sys.executable, "benchmarks/prior_correction.py", "--model", str(tmp_path),
+                             "--dataset", str(local_dataset), "--repeats", "3"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("  ")[0]: line for line in result.stdout.splitlines()}
+    for figure in ["accuracy", "macro-F1"] + [f"{name} recall" for name in SYNTHETIC_LABELS]:
+        assert rows[figure].count("±") == 3, result.stdout
