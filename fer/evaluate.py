@@ -51,9 +51,13 @@ def metrics(true: torch.Tensor, predicted: torch.Tensor, labels: list[str]) -> d
 def evaluate(model: EmotionClassifier, data: FerData, split: str, tta: str = DEFAULT_TTA) -> dict:
     if split not in data.splits:
         raise DatasetError(f"no split '{split}' in {data.source}; it has {sorted(data.splits)}")
+    return score(predict_probabilities(model, data.splits[split].images, tta=tta), data, split, model, tta)
+
+
+def score(probabilities: torch.Tensor, data: FerData, split: str, model: EmotionClassifier, tta: str) -> dict:
+    """The metrics of the split's predictions, given as the model's class probabilities for its images."""
     true = labels_in_model_order(data, split, model)
-    predicted = predict_probabilities(model, data.splits[split].images, tta=tta).argmax(1)
-    return {**metrics(true, predicted, model.labels), "split": split, "tta": tta}
+    return {**metrics(true, probabilities.argmax(1), model.labels), "split": split, "tta": tta}
 
 
 def main(argv=None) -> int:

@@ -9,7 +9,7 @@ from fer import card, hub, report, training
 from fer.calibration import match_class_prior
 from fer.checkpoint import CheckpointError
 from fer.dataset import DatasetError, FerData, load_fer, stratified_split
-from fer.evaluate import evaluate, labels_in_model_order, metrics
+from fer.evaluate import evaluate, score
 from fer.model import EmotionClassifier, ModelLoadError, load_classifier
 from fer.probabilities import DEFAULT_TTA
 
@@ -61,7 +61,7 @@ def fit_prior_correction(model: EmotionClassifier, data: FerData) -> tuple[Emoti
     """The model with its prior correction fitted on the validation images, and its validation
     results without the correction."""
     corrected_model, probabilities = match_class_prior(model, data)
-    uncorrected = metrics(labels_in_model_order(data, "validation", model), probabilities.argmax(1), model.labels)
+    uncorrected = score(probabilities, data, "validation", model, DEFAULT_TTA)
     print(f"prior correction: {card.multipliers_text(corrected_model)}; "
           f"validation accuracy without it {uncorrected['accuracy']:.4f}")
     return corrected_model, uncorrected
