@@ -4,7 +4,9 @@ loadable with `EmotionClassifier.from_pretrained(local_dir_or_hub_id)`."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 from pathlib import Path
 
 import httpx
@@ -98,7 +100,10 @@ def load_classifier(source: str) -> EmotionClassifier:
     from safetensors import SafetensorError
 
     try:
-        model = EmotionClassifier.from_pretrained(str(source))
+        # huggingface_hub prints "Loading weights from local directory" to stdout, which must stay
+        # clean for `fer.predict --json` and `fer.evaluate`'s JSON line.
+        with contextlib.redirect_stdout(sys.stderr):
+            model = EmotionClassifier.from_pretrained(str(source))
     except ModelConfigError as error:
         raise ModelLoadError(f"{source}/config.json: {error}") from None
     except SafetensorError as error:

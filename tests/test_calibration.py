@@ -42,6 +42,14 @@ def test_a_class_absent_from_training_gets_a_small_finite_multiplier():
     assert weights[2] == min(weights)
 
 
+def test_a_class_the_model_never_ranks_first_gets_a_bounded_multiplier():
+    # a net after one short epoch: every face is "happy", the others' probabilities underflowed to 0
+    probabilities = torch.zeros(50, 7)
+    probabilities[:, 3] = 1.0
+    weights = prior_matching_weights(probabilities, [100] * 7)
+    assert all(0.001 < round(weight, 4) < 1000 for weight in weights)
+
+
 def test_corrected_probabilities_are_rescaled_and_renormalised():
     probabilities = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
     assert corrected(probabilities, None) is probabilities
