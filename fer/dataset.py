@@ -69,7 +69,7 @@ def load_fer(source: str = DEFAULT_HUB_DATASET, val_fraction: float = 0.1, seed:
     else:
         data = _load_image_dataset(source)
     data.source = source
-    if "validation" not in data.splits:
+    if "validation" not in data.splits and "train" in data.splits:
         data.splits["train"], data.splits["validation"] = stratified_split(
             data.splits["train"], val_fraction, seed)
     return data

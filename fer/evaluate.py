@@ -2,8 +2,9 @@
 
     python -m fer.evaluate --model fer/pretrained --dataset ../shared/fer2013 --split validation
 
-The last line printed is one JSON object: accuracy, macro_f1, per_class_recall, confusion_matrix
-(rows = true class, in `labels` order), labels, n.
+The last line printed is one JSON object: accuracy, macro_f1 (averaged over macro_f1_classes, the
+classes present in the scored labels), per_class_recall, confusion_matrix (rows = true class, in
+`labels` order), labels, n. The dataset needs only the split being scored.
 """
 
 import argparse
@@ -35,9 +36,11 @@ def metrics(true: torch.Tensor, predicted: torch.Tensor, labels: list[str]) -> d
     precision = torch.where(predicted_count > 0, hits / predicted_count.clamp(min=1), torch.zeros_like(hits))
     f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp(min=1e-12),
                      torch.zeros_like(hits))
+    present = support > 0  # a class absent from the scored labels has no F1 to speak of
     return {
         "accuracy": hits.sum().item() / max(1, len(true)),
-        "macro_f1": f1.mean().item(),
+        "macro_f1": f1[present].mean().item() if present.any() else 0.0,
+        "macro_f1_classes": [name for name, counted in zip(labels, present.tolist()) if counted],
         "per_class_recall": dict(zip(labels, recall.tolist())),
         "per_class": {name: {"precision": p, "recall": r, "f1": f, "support": int(s)}
                       for name, p, r, f, s in zip(labels, precision.tolist(), recall.tolist(), f1.tolist(),
@@ -75,7 +78,8 @@ def main(argv=None) -> int:
         return 2
     print(f"{args.split}: accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f} on {result['n']} images")
     print(json.dumps({key: result[key] for key in
-                      ("accuracy", "macro_f1", "per_class_recall", "confusion_matrix", "labels", "n")}))
+                      ("accuracy", "macro_f1", "macro_f1_classes", "per_class_recall",
+                                    "confusion_matrix", "labels", "n")}))
     return 0
 
 

@@ -33,6 +33,8 @@ def run(config: training.TrainConfig, args, out_dir: Path) -> int:
 
 def load_data(source: str, subset: int | None, seed: int) -> FerData:
     data = load_fer(source, seed=seed)
+    if "train" not in data.splits:
+        raise DatasetError(f"{source} has no train split to train on; it has {sorted(data.splits)}")
     if subset:
         train_split = data.splits["train"]
         data.splits["train"] = stratified_split(train_split, min(1.0, subset / len(train_split)), seed)[1]
