@@ -9,6 +9,8 @@ moves those borderline faces back without retraining. The app, `fer.evaluate` an
 report all predict through the multipliers (`fer.probabilities.corrected`).
 """
 
+import math
+
 import torch
 
 from fer.dataset import FerData
@@ -17,6 +19,8 @@ from fer.probabilities import DEFAULT_TTA, predict_probabilities
 
 MATCHING_STEPS = 300
 STEP_SIZE = 0.2  # each step closes a fifth of the log-gap; argmax shares are step functions, so small steps settle
+# A class the model never ranks first (a barely trained net) would push its multiplier to infinity.
+MAX_LOG_WEIGHT = math.log(30.0)
 
 
 def prior_matching_weights(probabilities: torch.Tensor, class_counts: list[int]) -> list[float]:
@@ -30,6 +34,7 @@ def prior_matching_weights(probabilities: torch.Tensor, class_counts: list[int])
         predicted = (log_probabilities + log_weights).argmax(1)
         predicted_shares = torch.bincount(predicted, minlength=len(counts)) / max(1, len(probabilities))
         log_weights += STEP_SIZE * (target_shares.log() - predicted_shares.clamp(min=1e-4).log())
+        log_weights.clamp_(-MAX_LOG_WEIGHT, MAX_LOG_WEIGHT)
     return (log_weights - log_weights.mean()).exp().tolist()
 
 
