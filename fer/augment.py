@@ -10,6 +10,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
 
 from fer.tensors import IMAGE_SIZE
 
@@ -67,3 +68,31 @@ def mixup(pixels: torch.Tensor, alpha: float, generator: torch.Generator) -> tup
     share = max(share, 1 - share)
     partners = torch.randperm(pixels.shape[0], generator=generator)
     return share * pixels + (1 - share) * pixels[partners], partners, share
+
+
+RESAMPLING_MODES = ("nearest", "bilinear", "bicubic")
+
+
+def capture_artefacts(images: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
+    """What becoming a photo and going through the app's face path does to a face, on a random share
+    (`probability`) of a uint8 N×48×48 batch: resampled through another size with random filters (a
+    visitor's face reaches 48×48 from anywhere between ~30 and ~150 pixels), then mildly blurred or
+    JPEG-compressed. One size, filter pair, blur and quality per batch: cheap, and varied over the steps."""
+    chosen = torch.nonzero(torch.rand(len(images), generator=generator) < probability).flatten()
+    if len(chosen) == 0:
+        return images
+    uniform = uniform_sampler(1, generator)
+    pick = lambda options: options[int(torch.randint(len(options), (1,), generator=generator))]  # noqa: E731
+    faces = images[chosen].unsqueeze(1).float()
+    other_size = round(IMAGE_SIZE * float(uniform(0.6, 3.0)))
+    faces = F.interpolate(faces, size=other_size, mode=pick(RESAMPLING_MODES), antialias=False)
+    faces = F.interpolate(faces, size=IMAGE_SIZE, mode=pick(RESAMPLING_MODES[1:]), antialias=True)
+    if float(uniform(0, 1)) < 0.5:
+        sigma = float(uniform(0.3, 1.0))
+        faces = TF.gaussian_blur(faces, [5, 5], [sigma, sigma])
+        faces = faces.clamp(0, 255).round().to(torch.uint8)
+    else:
+        faces = TF.jpeg(faces.clamp(0, 255).round().to(torch.uint8), round(float(uniform(30, 95))))
+    degraded = images.clone()
+    degraded[chosen] = faces.squeeze(1)
+    return degraded
