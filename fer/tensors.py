@@ -9,6 +9,9 @@ import torch
 from PIL import Image
 
 IMAGE_SIZE = 48
+# Lanczos keeps the fine detail the model relies on: the app's former bilinear filter (reducing_gap 2)
+# cost 2–3 points on upscaled validation faces (benchmarks/pipeline_fidelity.py, docs/face_path.md).
+DOWNSAMPLING = Image.Resampling.LANCZOS
 HIGH_BIT_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
@@ -16,7 +19,7 @@ def to_gray_array(image: Image.Image) -> np.ndarray:
     """Any PIL image (any mode, any size) as a 48×48 uint8 grayscale array."""
     image = _to_8bit_gray(image)
     if image.size != (IMAGE_SIZE, IMAGE_SIZE):
-        image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        image = image.resize((IMAGE_SIZE, IMAGE_SIZE), DOWNSAMPLING)
     return np.array(image, dtype=np.uint8)
 
 

@@ -1,0 +1,109 @@
+"""How much accuracy survives the app's face path: validation faces fed straight to the classifier
+vs the same faces made into pictures a visitor might send and passed through what the app and
+`fer.predict` do with an upload (decode → detect → crop → 48×48 → classify).
+
+    python benchmarks/pipeline_fidelity.py [--model fer/pretrained] [--dataset ../shared/fer2013] [--limit N]
+
+Pictures: the 48×48 faces upscaled ×2/×4/×8 (bicubic, saved as PNG), the raw 48×48 files, ×4 faces
+rotated by ±10° and ±20° (edges repeated, so no black corners), ×4 faces in a larger frame (30 % reflected
+on each side, so the face is smaller than the picture), and ×4 faces saved as JPEG at quality 40. Each row:
+the share of pictures where the detector found a face, the accuracy of the largest face's prediction,
+and its gap to the straight-fed accuracy.
+"""
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from fer.dataset import load_fer  # noqa: E402
+from fer.evaluate import labels_in_model_order  # noqa: E402
+from fer.faces import DETECTED, crop_face, find_faces  # noqa: E402
+from fer.image import open_image  # noqa: E402
+from fer.model import BUNDLED_MODEL, load_classifier  # noqa: E402
+from fer.probabilities import DEFAULT_TTA, TTA_MODES, predict_probabilities  # noqa: E402
+
+
+def upscaled(face: Image.Image, factor: int) -> Image.Image:
+    return face.resize((face.width * factor, face.height * factor), Image.Resampling.BICUBIC)
+
+
+def rotated(face: Image.Image, degrees: float) -> Image.Image:
+    """×4, turned about its centre; the corners come from the picture's repeated edges."""
+    large = np.asarray(upscaled(face, 4))
+    margin = large.shape[0] // 2
+    turned = Image.fromarray(np.pad(large, margin, mode="edge")).rotate(degrees, Image.Resampling.BICUBIC)
+    return turned.crop((margin, margin, margin + large.shape[1], margin + large.shape[0]))
+
+
+def framed(face: Image.Image, share: float) -> Image.Image:
+    """×4 inside a frame `share` wider on each side, filled by reflecting the picture."""
+    large = np.asarray(upscaled(face, 4))
+    return Image.fromarray(np.pad(large, round(share * large.shape[0]), mode="reflect"))
+
+
+def encoded(picture: Image.Image, format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+CASES = {
+    "×2 bicubic": lambda face: encoded(upscaled(face, 2)),
+    "×4 bicubic": lambda face: encoded(upscaled(face, 4)),
+    "×8 bicubic": lambda face: encoded(upscaled(face, 8)),
+    "raw 48×48": lambda face: encoded(face),
+    "×4 rotated −20°": lambda face: encoded(rotated(face, -20)),
+    "×4 rotated −10°": lambda face: encoded(rotated(face, -10)),
+    "×4 rotated +10°": lambda face: encoded(rotated(face, 10)),
+    "×4 rotated +20°": lambda face: encoded(rotated(face, 20)),
+    "×4 in a 30 % reflected frame": lambda face: encoded(framed(face, 0.3)),
+    "×4 JPEG quality 40": lambda face: encoded(upscaled(face, 4), "JPEG", quality=40),
+}
+
+
+def through_app_path(files: list[bytes], model, tta: str, desc: str) -> tuple[torch.Tensor, float]:
+    """Each file as an upload: the largest face's probabilities, and the share with a detected face."""
+    crops, detected = [], 0
+    for file in tqdm(files, desc=desc, unit="img", leave=False):
+        image = open_image(file)
+        faces, _ = find_faces(image)
+        crops.append(crop_face(image, faces[0]))
+        detected += faces[0].kind == DETECTED
+    return predict_probabilities(model, torch.from_numpy(np.stack(crops)), tta=tta), detected / len(files)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(BUNDLED_MODEL))
+    parser.add_argument("--dataset", default=str(ROOT.parent / "shared" / "fer2013"))
+    parser.add_argument("--split", default="validation")
+    parser.add_argument("--tta", choices=TTA_MODES, default=DEFAULT_TTA)
+    parser.add_argument("--limit", type=int, help="only the first N faces of the split (default: all)")
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES), metavar="CASE")
+    args = parser.parse_args()
+    model = load_classifier(args.model)
+    data = load_fer(args.dataset)
+    images = data.splits[args.split].images[:args.limit]
+    true = labels_in_model_order(data, args.split, model)[:args.limit]
+    straight = (predict_probabilities(model, images, tta=args.tta).argmax(1) == true).double().mean().item()
+    print(f"{args.split}: {len(true)} faces, model {args.model}, TTA {args.tta}")
+    print(f"\n| input | faces detected | accuracy | gap to straight-fed |\n|---|---|---|---|")
+    print(f"| 48×48 faces fed straight to the classifier | — | {straight:.2%} | — |")
+    faces = [Image.fromarray(image.numpy()) for image in images]
+    for name in args.cases:
+        files = [CASES[name](face) for face in faces]
+        probabilities, detected = through_app_path(files, model, args.tta, name)
+        accuracy = (probabilities.argmax(1) == true).double().mean().item()
+        print(f"| {name} | {detected:.1%} | {accuracy:.2%} | {100 * (accuracy - straight):+.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
