@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from fer import card, hub, report, training
+from fer import card, hub, onnx_export, report, training
 from fer.calibration import match_class_prior
 from fer.checkpoint import CheckpointError
 from fer.dataset import DatasetError, FerData, load_fer, stratified_split
@@ -40,13 +40,14 @@ def load_data(source: str, subset: int | None, seed: int) -> FerData:
 
 
 def finish(out_dir: Path, data: FerData, state: dict) -> None:
-    """Fit the prior correction (if the recipe says so), evaluate the best epoch exactly as the app
-    predicts, then write metrics, plots and the card."""
+    """Fit the prior correction (if the recipe says so), export model.onnx, evaluate the best epoch exactly
+    as the app predicts, then write metrics, plots and the card."""
     model = load_classifier(out_dir)
     uncorrected = None
     if state["config"].get("match_class_prior"):
         model, uncorrected = fit_prior_correction(model, data)
         training.save_best(model, out_dir)
+    onnx_export.export_onnx(model, out_dir)
     result = evaluate(model, data, "validation", tta=DEFAULT_TTA)
     report.write_reports(out_dir, result, state, uncorrected)
     model_card = card.build_card(result, state, model, dataset_id=state["dataset"], train_n=state["train_images"],
