@@ -1,4 +1,4 @@
-"""What `python train.py` does, step by step: load data, train, evaluate, report, push."""
+"""What `python train.py` does, step by step: load data, train, evaluate, report, push (and deploy the Space)."""
 
 import shlex
 import sys
@@ -22,8 +22,11 @@ def run(config: training.TrainConfig, args, out_dir: Path) -> int:
             state = training.train(config, data, out_dir, resume=args.resume, command=command_line())
             finish(out_dir, data, state)
         if args.push:
-            url = hub.push_folder(out_dir, args.repo_id, args.private)
-            print(f"pushed {out_dir} to {url}")
+            model_url = hub.push_folder(out_dir, args.repo_id, args.private)
+            print(f"pushed {out_dir} to {model_url}")
+            if args.space:
+                space_url = hub.push_space(args.space, model_url.repo_id, args.private)
+                print(f"the demo runs at {space_url} (Space variable FER_MODEL={model_url.repo_id})")
     except (DatasetError, CheckpointError, ModelLoadError, hub.PushError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
