@@ -65,7 +65,7 @@ class TrainConfig:
 RECIPES = {
     # The moving average (decay 0.999: a time constant of ~1000 steps) suits the full 10,800-step run;
     # short trials (--subset, few epochs) should pass --ema 0 --restarts 0, or their average still lags
-    # the start and 16 restart epochs follow. The two restarts lifted validation accuracy (README).
+    # the start and 16 restart epochs follow. The two restarts lifted validation accuracy (docs/experiments.md).
     "default": TrainConfig(ema=0.999, restarts=2),
     # The student report's training, to reproduce its 56 %: SGD lr 0.01 (momentum 0.9: without it the
     # same 10 epochs reach only 48 %), batch 32, constant rate, no augmentation, no dropout, no prior correction.
