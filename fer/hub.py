@@ -23,9 +23,9 @@ SPACE_MODEL_VARIABLE = "FER_MODEL"
 SPACE_README_TEXT = """
 # {title}
 
-Every face in a photo or webcam stream gets a box and one of seven expressions, with all seven
-probabilities and a Grad-CAM heat map. Model: [{model}](https://huggingface.co/{model}), named by the Space
-variable `{variable}`; if it cannot be loaded the app uses its bundled model (`fer/pretrained/`) and says so.
+Every face in a photo or webcam stream gets a box and an expression, with the probabilities of all
+classes and a Grad-CAM heat map. Model: [{model}](https://huggingface.co/{model}), named by the Space
+variable `{variable}`; if it cannot be loaded, the app uses its bundled model (`fer/pretrained/`) and says so.
 """
 
 
