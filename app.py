@@ -9,7 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from fer import cache_sweeper
+from fer import cache_sweeper, chart
 from fer.faces import DEFAULT_MAX_FACES
 from fer.handlers import Handlers
 from fer.model import load_for_app
@@ -59,7 +59,8 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
                 bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1],
                                   label="Class probabilities", height=280)
             cam = gr.Image(label="Grad-CAM: what drove the prediction", interactive=False, height=280)
-        table = gr.Dataframe(label="All faces", interactive=False)
+        # Without headers the empty table (before any photo) shows Gradio's placeholder columns "1 2 3".
+        table = gr.Dataframe(headers=chart.FACE_COLUMNS, label="All faces", interactive=False)
         with gr.Accordion("API result (JSON)", open=False):
             result_json = gr.JSON(label="analysis")
         analysis_state = gr.State()

@@ -6,6 +6,7 @@
     python train.py --init-from fer/pretrained --epochs 8 --lr 0.02 --restarts 0  # fine-tune a trained model
     python train.py --subset 12000 --epochs 6 --ema 0 --restarts 0  # a quick trial
     python train.py --push --repo-id USER/NAME                 # upload runs/default to the Hub
+    python train.py --skip-training --push --space USER/DEMO   # ... and run it in a Gradio Space
 """
 
 import argparse
@@ -28,7 +29,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--subset", type=int, help="train on only this many images (quick trials)")
     parser.add_argument("--push", action="store_true", help="upload the output folder to the Hugging Face Hub")
     parser.add_argument("--repo-id", help="Hub repo for --push (default: <your user>/fer2013-emotion)")
-    parser.add_argument("--private", action="store_true", help="create the Hub repo as private")
+    parser.add_argument("--space", metavar="USER/NAME",
+                        help="with --push: create or update this Gradio Space, running the app on the pushed model")
+    parser.add_argument("--private", action="store_true", help="create the Hub repo (and Space) as private")
     parser.add_argument("--skip-training", action="store_true", help="only evaluate/push what --out holds")
     settings = parser.add_argument_group("training settings (default: from --recipe)")
     for field in fields(training.TrainConfig):
@@ -38,7 +41,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         else:
             kind = {"int": int, "float": float}.get(field.type, str)
             settings.add_argument(flag, type=kind, default=None)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.space and not args.push:
+        parser.error("--space needs --push: the Space runs the model that --push uploads")
+    return args
 
 
 def main(argv=None) -> int:

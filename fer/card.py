@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from fer.onnx_export import card_section
 from fer.report import CONFUSION_PNG, CURVES_PNG
 
 CARD_TEMPLATE = """---
@@ -36,6 +37,7 @@ It is the model behind the FER-2013 emotion demo Space (`app.py`).
 
 Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shared/fer2013 --split validation`
 
+{onnx_section}
 ## Training
 
 - Command: `{command}`
@@ -110,7 +112,7 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
     content = CARD_TEMPLATE.format(
         card_data=card_data.to_yaml(), arch=config["arch"], num_classes=len(result["labels"]),
         labels=", ".join(result["labels"]), train_n=train_n,
-        prior_correction=prior_correction_text(model, uncorrected),
+        prior_correction=prior_correction_text(model, uncorrected), onnx_section=card_section(model),
         validation_use=" and, without its labels, to fit the prior correction" if model.prior_correction else "",
         val_n=result["n"], tta=result["tta"],
         accuracy=result["accuracy"], macro_f1=result["macro_f1"], class_rows=class_rows,

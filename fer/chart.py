@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fer.analysis import Analysis, FaceResult
 
+FACE_COLUMNS = ["face", "emotion", "confidence", "kind", "box (x, y, w, h)"]
 COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
            "#fabed4", "#469990"]
 
@@ -21,7 +22,7 @@ def face_table(analysis: Analysis) -> pd.DataFrame:
     rows = [{"face": index + 1, "emotion": result.label, "confidence": round(result.confidence, 3),
              "kind": result.face.kind, "box (x, y, w, h)": ", ".join(map(str, result.face.box))}
             for index, result in enumerate(analysis.faces)]
-    return pd.DataFrame(rows, columns=["face", "emotion", "confidence", "kind", "box (x, y, w, h)"])
+    return pd.DataFrame(rows, columns=FACE_COLUMNS)
 
 
 def annotate(image: Image.Image, analysis: Analysis, selected: int = 0) -> Image.Image:

@@ -1,11 +1,11 @@
-"""What `python train.py` does, step by step: load data, train, evaluate, report, push."""
+"""What `python train.py` does, step by step: load data, train, evaluate, report, push (and deploy the Space)."""
 
 import shlex
 import sys
 import time
 from pathlib import Path
 
-from fer import card, hub, report, training
+from fer import card, hub, onnx_export, report, training
 from fer.calibration import match_class_prior
 from fer.checkpoint import CheckpointError
 from fer.dataset import DatasetError, FerData, load_fer, stratified_split
@@ -22,8 +22,11 @@ def run(config: training.TrainConfig, args, out_dir: Path) -> int:
             state = training.train(config, data, out_dir, resume=args.resume, command=command_line())
             finish(out_dir, data, state)
         if args.push:
-            url = hub.push_folder(out_dir, args.repo_id, args.private)
-            print(f"pushed {out_dir} to {url}")
+            model_url = hub.push_folder(out_dir, args.repo_id, args.private)
+            print(f"pushed {out_dir} to {model_url}")
+            if args.space:
+                space_url = hub.push_space(args.space, model_url.repo_id, args.private)
+                print(f"the demo runs at {space_url} (Space variable FER_MODEL={model_url.repo_id})")
     except (DatasetError, CheckpointError, ModelLoadError, hub.PushError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -42,13 +45,14 @@ def load_data(source: str, subset: int | None, seed: int) -> FerData:
 
 
 def finish(out_dir: Path, data: FerData, state: dict) -> None:
-    """Fit the prior correction (if the recipe says so), evaluate the best epoch exactly as the app
-    predicts, then write metrics, plots and the card."""
+    """Fit the prior correction (if the recipe says so), export model.onnx, evaluate the best epoch exactly
+    as the app predicts, then write metrics, plots and the card."""
     model = load_classifier(out_dir)
     uncorrected = None
     if state["config"].get("match_class_prior"):
         model, uncorrected = fit_prior_correction(model, data)
         training.save_best(model, out_dir)
+    onnx_export.export_onnx(model, out_dir)
     result = evaluate(model, data, "validation", tta=DEFAULT_TTA)
     report.write_reports(out_dir, result, state, uncorrected)
     model_card = card.build_card(result, state, model, dataset_id=state["dataset"], train_n=state["train_images"],

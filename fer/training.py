@@ -66,7 +66,7 @@ class TrainConfig:
 RECIPES = {
     # The moving average (decay 0.999: a time constant of ~1000 steps) suits the full 10,800-step run;
     # short trials (--subset, few epochs) should pass --ema 0 --restarts 0, or their average still lags
-    # the start and 16 restart epochs follow. The two restarts lifted validation accuracy (README).
+    # the start and 16 restart epochs follow. The two restarts lifted validation accuracy (docs/experiments.md).
     # capture=0.3: a third of the faces look resampled, blurred or JPEG-compressed, as faces from
     # visitors' photos do after the app's face path (benchmarks/pipeline_fidelity.py).
     "default": TrainConfig(ema=0.999, restarts=2, capture=0.3),

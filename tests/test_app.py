@@ -6,6 +6,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from fer.chart import FACE_COLUMNS
 from tests.app_server import running_app
 from tests.images import EXAMPLES, hostile_files, odd_but_valid_files
 
@@ -30,6 +31,12 @@ def test_predict_endpoint_returns_boxes_and_all_probabilities(client):
     result = client.predict(handle_file(str(EXAMPLES / "two_people.jpg")), "tencrop", 10, api_name="/predict")
     assert_valid_faces(result, at_least=2)
     assert all(face["kind"] == "detected" for face in result["faces"])
+
+
+def test_the_face_table_has_its_real_headers_before_any_photo(client):
+    table = next(component for component in client.config["components"]
+                 if component.get("props", {}).get("label") == "All faces")
+    assert table["props"]["value"] == {"headers": FACE_COLUMNS, "data": [], "metadata": None}
 
 
 def test_every_bad_input_gets_a_message_and_the_app_keeps_serving(client, tmp_path):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fer.chart import FACE_COLUMNS
 from fer.model import FER2013_LABELS
 from tests.app_server import ROOT, running_app
 from tests.browser import CHROMIUM, launch, start_webcam_stream
@@ -39,6 +40,8 @@ def test_upload_shows_annotated_photo_and_seven_class_chart(browser, app_url):
     page.goto(app_url, wait_until="load")
     upload = page.locator("input[type=file]").first
     upload.wait_for(state="attached", timeout=60_000)
+    page.get_by_text("All faces").first.wait_for(timeout=30_000)
+    assert [header.strip() for header in page.locator("table th").all_inner_texts()] == FACE_COLUMNS  # not "1 2 3"
     upload.set_input_files(str(EXAMPLES / "two_people.jpg"))
     page.get_by_text("face 2:").first.wait_for(timeout=120_000)  # the face picker: 2 faces found
     chart = page.locator(".vega-embed").first

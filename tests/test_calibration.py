@@ -96,6 +96,7 @@ def test_train_py_fits_the_correction_and_reports_both_sides_of_it(local_dataset
     card_text = (tmp_path / "README.md").read_text()
     assert "The class probabilities are multiplied by" in card_text
     assert "without its labels, to fit the prior correction" in card_text
+    assert (tmp_path / "model.onnx").exists() and "## ONNX" in card_text
     first_fit = model.prior_correction
     pipeline.finish(tmp_path, data, state)  # as `train.py --resume` after the last epoch
     assert load_classifier(tmp_path).prior_correction == first_fit  # fitted on the uncorrected model again

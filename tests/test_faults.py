@@ -54,9 +54,11 @@ def test_damaged_weights_fall_back_to_the_bundled_model_and_name_the_file(tmp_pa
 
 def test_bundled_model_is_safetensors_only_and_small():
     names = {path.name for path in BUNDLED_MODEL.iterdir()}
-    assert {"config.json", "model.safetensors", "README.md", "metrics.json", "confusion_matrix.png"} <= names
+    assert {"config.json", "model.safetensors", "model.onnx", "README.md", "metrics.json",
+            "confusion_matrix.png"} <= names
     assert not {name for name in names if name.endswith((".bin", ".pt", ".pth", ".pkl", ".ckpt"))}
-    assert (BUNDLED_MODEL / "model.safetensors").stat().st_size <= 10 * 1024 * 1024
+    for name in ("model.safetensors", "model.onnx"):
+        assert (BUNDLED_MODEL / name).stat().st_size <= 10 * 1024 * 1024
 
 
 def test_predict_cli_prints_json_and_writes_csv(tmp_path):
