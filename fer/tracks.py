@@ -1,5 +1,9 @@
-"""Faces over time: link each frame's faces to the faces of earlier frames (greedy, by box overlap),
+"""Faces over time: link each frame's faces to the faces of earlier frames (greedy, nearest first),
 so a person keeps one id through a clip, and smooth each track's probabilities for display.
+
+Boxes are matched by how far their centres moved relative to the face's size, not by overlap: at
+5 sampled frames per second a small face crossing the picture moves more than its own width between
+samples, so its boxes never overlap (tests/test_video.py's crossing faces).
 
 Smoothing is an exponential moving average whose time constant is in seconds, so it behaves the
 same at 5 sampled frames per second and at a webcam's 10: after `smoothing_s` a change has moved
@@ -16,21 +20,22 @@ import numpy as np
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
-MIN_IOU = 0.3
+MAX_SHIFT = 1.0  # a face moves at most one face size (its box's longer side) between matched frames
+MAX_SIZE_RATIO = 1.5  # nor grows or shrinks more than this
 MAX_MISSING_S = 1.0  # a face unseen this long is gone; if it comes back it gets a new id
 DEFAULT_SMOOTHING_S = 1.0
 
 
-def iou(first: Box, second: Box) -> float:
-    """Intersection over union of two boxes, 0 when they do not touch."""
-    ax, ay, aw, ah = first
-    bx, by, bw, bh = second
-    overlap_w = min(ax + aw, bx + bw) - max(ax, bx)
-    overlap_h = min(ay + ah, by + bh) - max(ay, by)
-    if overlap_w <= 0 or overlap_h <= 0:
-        return 0.0
-    overlap = overlap_w * overlap_h
-    return overlap / (aw * ah + bw * bh - overlap)
+def shift(previous: Box, box: Box) -> float:
+    """How far the box's centre moved, in face sizes; infinite when its size changed too much to be
+    the same face."""
+    px, py, pw, ph = previous
+    x, y, width, height = box
+    size, previous_size = max(width, height), max(pw, ph)
+    if max(size, previous_size) > MAX_SIZE_RATIO * min(size, previous_size):
+        return math.inf
+    distance = math.hypot(x + width / 2 - px - pw / 2, y + height / 2 - py - ph / 2)
+    return distance / ((size + previous_size) / 2)
 
 
 @dataclass
@@ -45,9 +50,9 @@ class Tracker:
     """Call `update` with each frame's boxes and probabilities in time order; it answers with each
     face's track id and its smoothed probabilities. `smoothing_s=0` passes the probabilities through."""
 
-    def __init__(self, smoothing_s: float = DEFAULT_SMOOTHING_S, min_iou: float = MIN_IOU,
+    def __init__(self, smoothing_s: float = DEFAULT_SMOOTHING_S, max_shift: float = MAX_SHIFT,
                  max_missing_s: float = MAX_MISSING_S):
-        self.smoothing_s, self.min_iou, self.max_missing_s = smoothing_s, min_iou, max_missing_s
+        self.smoothing_s, self.max_shift, self.max_missing_s = smoothing_s, max_shift, max_missing_s
         self.tracks: list[Track] = []
         self.next_id = count(1)
 
@@ -70,12 +75,12 @@ class Tracker:
         return answers
 
     def match(self, boxes: list[Box]) -> dict[int, Track]:
-        """Box index → existing track, best overlaps first, each track and box used once."""
-        pairs = sorted(((iou(track.box, box), index, track) for index, box in enumerate(boxes)
-                        for track in self.tracks), key=lambda pair: pair[0], reverse=True)
+        """Box index → existing track, smallest moves first, each track and box used once."""
+        pairs = sorted(((shift(track.box, box), index, track) for index, box in enumerate(boxes)
+                        for track in self.tracks), key=lambda pair: pair[0])
         matches, taken = {}, set()
-        for overlap, index, track in pairs:
-            if overlap < self.min_iou:
+        for moved, index, track in pairs:
+            if moved > self.max_shift:
                 break
             if index not in matches and track.id not in taken:
                 matches[index] = track

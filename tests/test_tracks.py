@@ -5,22 +5,22 @@ import math
 import numpy as np
 import pytest
 
-from fer.tracks import Tracker, iou
+from fer.tracks import Tracker, shift
 
 UNIFORM = np.full(7, 1 / 7)
 
 
-def test_iou_of_same_disjoint_and_half_overlapping_boxes():
-    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1
-    assert iou((0, 0, 10, 10), (10, 0, 10, 10)) == 0
-    assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+def test_shift_is_the_centre_move_in_face_sizes_and_infinite_for_a_different_size():
+    assert shift((0, 0, 10, 10), (0, 0, 10, 10)) == 0
+    assert shift((0, 0, 10, 10), (10, 0, 10, 10)) == 1
+    assert shift((0, 0, 10, 10), (0, 0, 20, 20)) == math.inf
 
 
 def test_two_faces_moving_past_each_other_keep_their_ids():
     tracker = Tracker()
     ids = {"left": set(), "right": set()}
-    for step in range(60):  # 80-pixel faces crossing at 10 px per frame, one slightly lower
-        boxes = {"left": (20 + 10 * step, 100, 80, 80), "right": (620 - 10 * step, 140, 80, 80)}
+    for step in range(20):  # 40-pixel faces crossing at 30 px per frame (no overlap between frames), one a bit lower
+        boxes = {"left": (20 + 30 * step, 100, 40, 40), "right": (620 - 30 * step, 130, 40, 40)}
         order = ["right", "left"] if step % 2 else ["left", "right"]  # detectors list faces in any order
         answers = tracker.update([boxes[name] for name in order], [UNIFORM, UNIFORM], step / 5)
         for name, (track_id, _) in zip(order, answers):

@@ -1,0 +1,97 @@
+"""Video decoding, sampling and encoding (PyAV) and the per-face timelines, on clips made here."""
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer.model import BUNDLED_MODEL, load_classifier
+from fer.timeline import analyze_video
+from fer.video import Clip, VideoError, write_mp4
+from tests.videos import crossing_faces_frames, hostile_videos, one_face_clip, variable_frame_rate_clip
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_classifier(BUNDLED_MODEL)
+
+
+def test_frames_are_sampled_evenly_at_the_chosen_rate(tmp_path):
+    with Clip(one_face_clip(tmp_path / "clip.mp4", seconds=2, fps=10)) as clip:
+        times = [time_s for time_s, _ in clip.sampled_frames(fps=5)]
+        assert clip.duration_s == pytest.approx(2, abs=0.05)
+    assert times == pytest.approx([0.2 * index for index in range(10)])
+
+
+def test_a_variable_frame_rate_clip_is_sampled_by_time_not_by_frame(tmp_path):
+    with Clip(variable_frame_rate_clip(tmp_path / "phone.mp4")) as clip:
+        times = [time_s for time_s, _ in clip.sampled_frames(fps=5)]
+        duration_s = clip.duration_s
+    slots = np.floor(np.array(times) / 0.2 + 1e-6)  # each sample is the first frame of its 1/5 s
+    assert np.all(np.diff(slots) >= 1) and np.diff(times).max() <= 0.2 + 0.125 + 1e-6  # frames are ≤ 1/8 s apart
+    assert len(times) == pytest.approx(duration_s * 5, abs=2)
+
+
+def test_written_mp4_is_h264_yuv420p_with_every_frame(tmp_path):
+    pictures = [Image.new("RGB", (161, 121), (index * 20, 90, 90)) for index in range(12)]  # odd sides
+    path = write_mp4(tmp_path / "out.mp4", pictures, fps=5)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.format.name) == ("h264", "yuv420p")
+        assert (stream.width, stream.height) == (160, 120)
+        assert sum(1 for _ in container.decode(stream)) == 12
+
+
+def test_every_bad_video_gets_a_clear_message(tmp_path):
+    expected = {"empty.mp4": "empty", "text.mp4": "not a video", "truncated.mp4": "truncated",
+                "sound.m4a": "no video track", "zero_frames.avi": "no video frames", "photo.mp4": "Photo tab"}
+    for name, path in hostile_videos(tmp_path).items():
+        with pytest.raises(VideoError, match=expected[name]):
+            with Clip(path) as clip:
+                list(clip.sampled_frames())
+
+
+def test_too_long_or_too_large_videos_are_refused_before_decoding(tmp_path, monkeypatch):
+    path = one_face_clip(tmp_path / "clip.mp4", seconds=2)
+    monkeypatch.setattr("fer.video.MAX_DURATION_S", 1)
+    with pytest.raises(VideoError, match="lasts 2 s; the limit"):
+        Clip(path)
+    monkeypatch.setattr("fer.video.MAX_BYTES", path.stat().st_size - 1)
+    with pytest.raises(VideoError, match="MB; the limit is"):
+        Clip(path)
+
+
+def test_one_face_clip_gives_one_track_with_valid_probabilities_and_csv_rows(tmp_path, model):
+    analysis = analyze_video(one_face_clip(tmp_path / "clip.mp4"), model, fps=5, tta="none")
+    assert len(analysis.frames) == 5 and analysis.track_ids() == [1]
+    for frame in analysis.frames:
+        (face,) = frame.faces
+        assert sum(face.result.probabilities.values()) == pytest.approx(1, abs=1e-4)
+        assert sum(face.smoothed.values()) == pytest.approx(1, abs=1e-4)
+    summary = analysis.as_json()["tracks"][0]["summary"]
+    assert summary["frames"] == 5 and sum(summary["share"].values()) == pytest.approx(1)
+    rows = analysis.csv_rows()
+    assert len(rows) == 5 and list(rows[0]) == ["time_s", "track", "x", "y", "width", "height", *model.labels, "label"]
+
+
+def test_a_clip_without_faces_is_a_valid_result_that_says_so(tmp_path, model):
+    path = write_mp4(tmp_path / "wall.mp4", [Image.new("RGB", (160, 120), (90, 140, 200))] * 10, fps=10)
+    analysis = analyze_video(path, model, fps=5, tta="none")
+    assert analysis.frames and all(not frame.faces for frame in analysis.frames)
+    assert analysis.as_json()["tracks"] == [] and "No face found" in analysis.notes[0]
+
+
+def test_two_faces_moving_past_each_other_keep_their_ids_through_the_detector(tmp_path, model):
+    fps = 10
+    path = write_mp4(tmp_path / "crossing.mp4", crossing_faces_frames(seconds=2, fps=fps), fps)
+    analysis = analyze_video(path, model, fps=fps, tta="none")
+    ids = {"hopper": [], "astronaut": []}
+    for frame in analysis.frames:
+        for face in frame.faces:
+            _, y, _, height = face.result.face.box
+            ids["hopper" if y + height / 2 < 140 else "astronaut"].append(face.track)
+    switches = sum(a != b for track_ids in ids.values() for a, b in zip(track_ids, track_ids[1:]))
+    print(f"crossing faces: {len(ids['hopper'])} + {len(ids['astronaut'])} detections in {len(analysis.frames)} "
+          f"frames, tracks {analysis.track_ids()}, id switches {switches}")
+    assert len(ids["hopper"]) >= 0.9 * len(analysis.frames) and len(ids["astronaut"]) >= 0.9 * len(analysis.frames)
+    assert switches == 0 and len(analysis.track_ids()) == 2
