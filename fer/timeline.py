@@ -7,6 +7,7 @@ the timeline plot and the annotated video show.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,18 +100,20 @@ class VideoAnalysis:
 def analyze_video(path: str | Path, model: EmotionClassifier, fps: float = DEFAULT_SAMPLE_FPS,
                   tta: str = DEFAULT_TTA, max_faces: int = DEFAULT_MAX_FACES,
                   smoothing_s: float = DEFAULT_SMOOTHING_S,
-                  on_frame: Callable[[Image.Image, SampledFrame, float], None] | None = None) -> VideoAnalysis:
-    """Every face in frames sampled `fps` times a second, tracked. `on_frame(picture, frame, share
-    done)` sees each sampled frame as it is analysed (progress bars, the annotated video).
+                  on_frame: Callable[[Image.Image, SampledFrame, int], None] | None = None) -> VideoAnalysis:
+    """Every face in frames sampled `fps` times a second, tracked. `on_frame(picture, frame,
+    expected frame count)` sees each sampled frame as it is analysed (progress bars, the annotated
+    video); the count is 0 when the file does not say its duration.
     Raises `fer.video.VideoError` for a file that cannot be used."""
     with Clip(path) as clip:
         analysis = VideoAnalysis(fps, clip.duration_s, list(model.labels))
         tracker = Tracker(smoothing_s)
+        expected_frames = math.ceil(clip.duration_s * fps)
         for time_s, picture in clip.sampled_frames(fps):
             frame = SampledFrame(time_s, track_faces(picture, time_s, model, tracker, tta, max_faces))
             analysis.frames.append(frame)
             if on_frame is not None:
-                on_frame(picture, frame, min(1.0, time_s / clip.duration_s) if clip.duration_s else 0.0)
+                on_frame(picture, frame, expected_frames)
         analysis.notes += clip.notes
     analysis.duration_s = max(analysis.duration_s, analysis.frames[-1].time_s)
     if not analysis.track_ids():

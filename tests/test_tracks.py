@@ -19,8 +19,8 @@ def test_shift_is_the_centre_move_in_face_sizes_and_infinite_for_a_different_siz
 def test_two_faces_moving_past_each_other_keep_their_ids():
     tracker = Tracker()
     ids = {"left": set(), "right": set()}
-    for step in range(20):  # 40-pixel faces crossing at 30 px per frame (no overlap between frames), one a bit lower
-        boxes = {"left": (20 + 30 * step, 100, 40, 40), "right": (620 - 30 * step, 130, 40, 40)}
+    for step in range(12):  # 40-pixel faces crossing at 50 px per frame (no overlap between frames), one a bit lower
+        boxes = {"left": (20 + 50 * step, 100, 40, 40), "right": (620 - 50 * step, 150, 40, 40)}
         order = ["right", "left"] if step % 2 else ["left", "right"]  # detectors list faces in any order
         answers = tracker.update([boxes[name] for name in order], [UNIFORM, UNIFORM], step / 5)
         for name, (track_id, _) in zip(order, answers):

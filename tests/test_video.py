@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from fer import predict
 from fer.model import BUNDLED_MODEL, load_classifier
 from fer.timeline import analyze_video
 from fer.video import Clip, VideoError, write_mp4
@@ -82,9 +83,8 @@ def test_a_clip_without_faces_is_a_valid_result_that_says_so(tmp_path, model):
 
 
 def test_two_faces_moving_past_each_other_keep_their_ids_through_the_detector(tmp_path, model):
-    fps = 10
-    path = write_mp4(tmp_path / "crossing.mp4", crossing_faces_frames(seconds=2, fps=fps), fps)
-    analysis = analyze_video(path, model, fps=fps, tta="none")
+    path = write_mp4(tmp_path / "crossing.mp4", crossing_faces_frames(seconds=2, fps=10), fps=10)
+    analysis = analyze_video(path, model, fps=5, tta="none")  # the astronaut's face moves 1.2 face sizes per sample
     ids = {"hopper": [], "astronaut": []}
     for frame in analysis.frames:
         for face in frame.faces:
@@ -95,3 +95,16 @@ def test_two_faces_moving_past_each_other_keep_their_ids_through_the_detector(tm
           f"frames, tracks {analysis.track_ids()}, id switches {switches}")
     assert len(ids["hopper"]) >= 0.9 * len(analysis.frames) and len(ids["astronaut"]) >= 0.9 * len(analysis.frames)
     assert switches == 0 and len(analysis.track_ids()) == 2
+
+
+def test_cli_writes_a_row_per_face_per_sampled_frame_and_one_error_line_for_a_bad_clip(tmp_path, capsys):
+    csv_path = tmp_path / "faces.csv"
+    clip = one_face_clip(tmp_path / "clip.mp4")
+    assert predict.main([str(clip), "--csv", str(csv_path), "--fps", "5", "--tta", "none"]) == 0
+    rows = csv_path.read_text().splitlines()
+    assert rows[0] == "file,time_s,track,x,y,width,height,angry,disgust,fear,happy,neutral,sad,surprise,label"
+    assert len(rows) == 1 + 5 and "face 1 (0.0–0.8 s)" in capsys.readouterr().out
+    (tmp_path / "notes.mp4").write_text("not a video")
+    assert predict.main([str(tmp_path / "notes.mp4")]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == ["error: notes.mp4 is not a video this app can read (MP4, WebM, MOV), or it is damaged or truncated."]
