@@ -116,20 +116,38 @@ class Clip:
         self.close()
 
 
+class Mp4Writer:
+    """Pictures (all the size of the first) in, an H.264 MP4 out, moov atom first so browsers start
+    playing before the end arrives. Use as a context manager; `add` one picture at a time."""
+
+    def __init__(self, path: str | Path, fps: float):
+        self.path, self.fps, self.stream = Path(path), fps, None
+        self.container = av.open(str(path), "w", format="mp4", options={"movflags": "faststart"})
+
+    def add(self, picture: Image.Image) -> None:
+        if self.stream is None:
+            self.stream = self.container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1000))
+            self.stream.width, self.stream.height = picture.width // 2 * 2, picture.height // 2 * 2  # yuv420p
+            self.stream.pix_fmt = "yuv420p"
+            self.stream.options = {"preset": "veryfast", "crf": "26"}
+        if picture.size != (self.stream.width, self.stream.height):
+            picture = picture.crop((0, 0, self.stream.width, self.stream.height))
+        self.container.mux(self.stream.encode(av.VideoFrame.from_image(picture)))
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.container.mux(self.stream.encode())
+        self.container.close()
+
+    def __enter__(self) -> Mp4Writer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def write_mp4(path: str | Path, pictures: Iterable[Image.Image], fps: float) -> Path:
-    """Encode RGB pictures (all the size of the first) as H.264 MP4, moov atom first so browsers
-    start playing before the end arrives."""
-    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as container:
-        stream = None
+    with Mp4Writer(path, fps) as writer:
         for picture in pictures:
-            if stream is None:
-                stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-                stream.width, stream.height = picture.width // 2 * 2, picture.height // 2 * 2  # yuv420p: even sides
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"preset": "veryfast", "crf": "26"}
-            if picture.size != (stream.width, stream.height):
-                picture = picture.crop((0, 0, stream.width, stream.height))
-            container.mux(stream.encode(av.VideoFrame.from_image(picture)))
-        if stream is not None:
-            container.mux(stream.encode())
+            writer.add(picture)
     return Path(path)

@@ -1,14 +1,18 @@
 """Video decoding, sampling and encoding (PyAV) and the per-face timelines, on clips made here."""
 
+from pathlib import Path
+
 import av
+import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
 
-from fer import predict
+from fer import cache_sweeper, predict
 from fer.model import BUNDLED_MODEL, load_classifier
 from fer.timeline import analyze_video
 from fer.video import Clip, VideoError, write_mp4
+from fer.video_handlers import VideoHandlers
 from tests.videos import crossing_faces_frames, hostile_videos, one_face_clip, variable_frame_rate_clip
 
 
@@ -108,3 +112,18 @@ def test_cli_writes_a_row_per_face_per_sampled_frame_and_one_error_line_for_a_ba
     assert predict.main([str(tmp_path / "notes.mp4")]) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert errors == ["error: notes.mp4 is not a video this app can read (MP4, WebM, MOV), or it is damaged or truncated."]
+
+
+def test_the_tabs_csv_and_annotated_video_are_written_where_the_cache_sweeper_deletes_them(tmp_path, model):
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    clip = one_face_clip(tmp_path / "clip.mp4")
+    answers = VideoHandlers(model, outputs).on_analyze(str(clip), 5, 1.0, True, "none", 10,
+                                                       progress=lambda *args, **kwargs: None)
+    timeline, csv_path, annotated_path = answers[0], Path(answers[3]), Path(answers[4])
+    assert set(timeline["emotion"]) == set(model.labels) and len(timeline) == 5 * len(model.labels)
+    assert outputs in csv_path.parents and outputs in annotated_path.parents
+    with av.open(str(annotated_path)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 5
+    assert cache_sweeper.sweep(gr.Blocks(), max_age_s=-1, folders=(outputs,)) == 2
+    assert not list(outputs.iterdir())
