@@ -99,3 +99,30 @@ def hostile_videos(tmp: Path) -> dict[str, Path]:
     paths["photo.mp4"] = tmp / "photo.mp4"
     paths["photo.mp4"].write_bytes((EXAMPLES / "astronaut.jpg").read_bytes())
     return paths
+
+
+def pan_and_zoom(canvas: Image.Image, path: Path, seconds: float = 10, fps: float = 25, size=(640, 480)) -> Path:
+    """A `size` clip of a camera slowly zooming in (to 1.25×) and panning across `canvas`."""
+    frames = round(seconds * fps)
+
+    def frame(index: int) -> Image.Image:
+        progress = index / max(1, frames - 1)
+        width = canvas.width / (1 + 0.25 * progress)
+        height = width * size[1] / size[0]
+        left = (canvas.width - width) * progress
+        top = (canvas.height - height) / 2
+        return canvas.resize(size, Image.Resampling.BILINEAR, box=(left, top, left + width, top + height))
+
+    return write_mp4(path, (frame(index) for index in range(frames)), fps)
+
+
+def stage(names: list[str], height: int = 600) -> Image.Image:
+    """The example portraits side by side on a 4:3 backdrop."""
+    heads = [head(name, height) for name in names]
+    width = max(sum(picture.width for picture in heads), round(height * 4 / 3))
+    canvas = Image.new("RGB", (width, round(width * 3 / 4)), BACKGROUND)
+    left, top = (width - sum(picture.width for picture in heads)) // 2, (canvas.height - height) // 2
+    for picture in heads:
+        canvas.paste(picture, (left, top))
+        left += picture.width
+    return canvas
