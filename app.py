@@ -86,7 +86,7 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
                 analyze_clip = gr.Button("Analyse video", variant="primary")
             annotated_clip = gr.Video(label="Annotated video", interactive=False)
         track_picker = gr.Radio([], label="Face", visible=False)
-        timeline = gr.LinePlot(x="time (s)", y="probability", color="emotion", y_lim=[0, 1], height=360,
+        timeline = gr.LinePlot(x="time (s)", y="probability", color="emotion", y_lim=[0, 1],
                                color_map=chart.emotion_colours(model.labels), label="Emotions over time",
                                elem_id="timeline")
         track_summary = gr.Dataframe(label="Each face", interactive=False)
@@ -100,12 +100,16 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
             live = gr.Image(label="Live", interactive=False, elem_id="live")
         live_bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1], elem_id="live-chart",
                                label="Largest face", height=240)
+        steady = gr.Checkbox(True, label="Steady labels", info="each face's probabilities smoothed over about "
+                             f"{DEFAULT_SMOOTHING_S:g} s; off: every frame on its own")
+        webcam_tracker = gr.State()
 
     upload_outputs = [annotated, bars, cam, table, face_picker, analysis_state, result_json]
     for trigger in (photo.change, tta.change, max_faces.release):
         trigger(handlers.on_upload, [photo, tta, max_faces], upload_outputs, api_name=False)
     face_picker.change(handlers.on_pick_face, [face_picker, analysis_state], [bars, cam], api_name=False)
-    webcam.stream(handlers.on_frame, [webcam, tta, max_faces], [live, live_bars], stream_every=0.1,
+    webcam.stream(handlers.on_frame, [webcam, tta, max_faces, steady, webcam_tracker],
+                  [live, live_bars, webcam_tracker], stream_every=0.1,
                   time_limit=120, concurrency_limit=4, api_name="stream")
     analyze_clip.click(video_handlers.on_analyze, [clip, sample_fps, smoothing, make_video, tta, max_faces],
                        [timeline, track_picker, track_summary, timeline_csv, annotated_clip, video_state, video_json],

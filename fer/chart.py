@@ -7,7 +7,7 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from fer.analysis import Analysis, FaceResult
-from fer.timeline import SampledFrame, VideoAnalysis
+from fer.timeline import TrackedFace, VideoAnalysis
 
 COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
            "#fabed4", "#469990"]
@@ -83,7 +83,7 @@ def track_table(analysis: VideoAnalysis) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["face", "seen (s)", "share of time", "strongest moments"])
 
 
-def annotate_tracked(picture: Image.Image, frame: SampledFrame) -> Image.Image:
-    """A sampled video frame with each face's track number and smoothed label."""
-    shown = Analysis([FaceResult(face.result.face, face.result.crop, face.smoothed) for face in frame.faces])
-    return annotate(picture, shown, selected=None, numbers=[face.track for face in frame.faces])
+def annotate_tracked(picture: Image.Image, faces: list[TrackedFace], selected: int | None = None) -> Image.Image:
+    """A video or webcam frame with each face's track number and smoothed label."""
+    return annotate(picture, Analysis([face.shown() for face in faces]), selected=selected,
+                    numbers=[face.track for face in faces])

@@ -33,6 +33,10 @@ class TrackedFace:
     result: FaceResult  # raw probabilities, as the model gave them for this frame
     smoothed: dict[str, float]
 
+    def shown(self) -> FaceResult:
+        """The face with its smoothed probabilities, as displayed."""
+        return FaceResult(self.result.face, self.result.crop, self.smoothed)
+
     def as_json(self) -> dict:
         face = self.result.as_json()
         return {"track": self.track, "box": face["box"], "label": face["label"], "probabilities": face["probabilities"]}
@@ -125,9 +129,13 @@ def track_faces(picture: Image.Image, time_s: float, model: EmotionClassifier, t
                 tta: str, max_faces: int) -> list[TrackedFace]:
     """The detected faces of one picture with their track ids and smoothed probabilities (a frame
     without a face has none: the whole-picture fallback of photos would start a bogus track)."""
-    results = [result for result in analyze(picture, model, tta=tta, max_faces=max_faces).faces
-               if result.face.kind != WHOLE_IMAGE]
-    tracked = tracker.update([result.face.box for result in results],
+    return tracked([result for result in analyze(picture, model, tta=tta, max_faces=max_faces).faces
+                    if result.face.kind != WHOLE_IMAGE], tracker, time_s)
+
+
+def tracked(results: list[FaceResult], tracker: Tracker, time_s: float) -> list[TrackedFace]:
+    """One frame's faces, given to the tracker: each with its track id and smoothed probabilities."""
+    answers = tracker.update([result.face.box for result in results],
                              [np.array(list(result.probabilities.values())) for result in results], time_s)
     return [TrackedFace(track, result, dict(zip(result.probabilities, smoothed.tolist())))
-            for result, (track, smoothed) in zip(results, tracked)]
+            for result, (track, smoothed) in zip(results, answers)]

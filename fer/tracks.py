@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import count
 
 import numpy as np
 
@@ -54,7 +53,7 @@ class Tracker:
                  max_missing_s: float = MAX_MISSING_S):
         self.smoothing_s, self.max_shift, self.max_missing_s = smoothing_s, max_shift, max_missing_s
         self.tracks: list[Track] = []
-        self.next_id = count(1)
+        self.last_id = 0
 
     def update(self, boxes: list[Box], probabilities: list[np.ndarray], time_s: float) -> list[tuple[int, np.ndarray]]:
         """(track id, smoothed probabilities) for each box, in the order given."""
@@ -65,7 +64,8 @@ class Tracker:
             values = np.asarray(values, dtype=np.float64)
             track = matches.get(index)
             if track is None:
-                track = Track(next(self.next_id), box, time_s, values)
+                self.last_id += 1
+                track = Track(self.last_id, box, time_s, values)
                 self.tracks.append(track)
             else:
                 weight = self.new_value_weight(time_s - track.last_seen_s)

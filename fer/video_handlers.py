@@ -31,7 +31,7 @@ class VideoHandlers:
 
         def on_frame(picture, frame, expected_frames):
             if writer is not None:
-                writer.add(chart.annotate_tracked(picture, frame))
+                writer.add(chart.annotate_tracked(picture, frame.faces))
             if progress is not None:
                 progress((round(frame.time_s * fps) + 1, expected_frames or None), desc="Analysing frames",
                          unit="frames")

@@ -1,4 +1,5 @@
-"""Video decoding, sampling and encoding (PyAV) and the per-face timelines, on clips made here."""
+"""Video decoding, sampling and encoding (PyAV), the per-face timelines on clips made here, and the
+webcam's tracked, steady labels."""
 
 from pathlib import Path
 
@@ -8,7 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.app_latency import webcam_frame
 from fer import cache_sweeper, predict
+from fer.analysis import analyze
+from fer.handlers import Handlers
 from fer.model import BUNDLED_MODEL, load_classifier
 from fer.timeline import analyze_video
 from fer.video import Clip, VideoError, write_mp4
@@ -127,3 +131,16 @@ def test_the_tabs_csv_and_annotated_video_are_written_where_the_cache_sweeper_de
         assert sum(1 for _ in container.decode(video=0)) == 5
     assert cache_sweeper.sweep(gr.Blocks(), max_age_s=-1, folders=(outputs,)) == 2
     assert not list(outputs.iterdir())
+
+
+def test_webcam_frames_keep_their_face_number_and_steady_labels_are_smoothed_unless_turned_off(model):
+    handlers = Handlers(model, clock=iter(np.arange(0, 10, 0.1)).__next__)  # frames 0.1 s apart, however slow
+    frame = webcam_frame()
+    noisy = np.clip(frame + np.random.default_rng(0).normal(0, 20, frame.shape), 0, 255).astype(np.uint8)
+    raw = analyze(Image.fromarray(noisy), model, tta="none").faces[0].probabilities
+    _, _, tracker = handlers.on_frame(frame, "none", 10, True, None)
+    _, bars, tracker = handlers.on_frame(noisy, "none", 10, False, tracker)
+    assert bars["probability"].tolist() == pytest.approx([raw[name] for name in model.labels])
+    _, bars, tracker = handlers.on_frame(frame, "none", 10, True, tracker)
+    assert bars["probability"].tolist() != pytest.approx([raw[name] for name in model.labels], abs=1e-3)
+    assert sum(bars["probability"]) == pytest.approx(1) and tracker.last_id == 1
