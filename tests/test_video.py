@@ -60,10 +60,13 @@ def test_every_bad_video_gets_a_clear_message(tmp_path):
                 list(clip.sampled_frames())
 
 
-def test_too_long_or_too_large_videos_are_refused_before_decoding(tmp_path, monkeypatch):
+def test_videos_too_long_too_many_pixels_or_too_many_bytes_are_refused_before_decoding(tmp_path, monkeypatch):
     path = one_face_clip(tmp_path / "clip.mp4", seconds=2)
     monkeypatch.setattr("fer.video.MAX_DURATION_S", 1)
     with pytest.raises(VideoError, match="lasts 2 s; the limit"):
+        Clip(path)
+    monkeypatch.setattr("fer.video.MAX_FRAME_PIXELS", 320 * 240 - 1)
+    with pytest.raises(VideoError, match="320×240 pixels; the limit is 4K"):
         Clip(path)
     monkeypatch.setattr("fer.video.MAX_BYTES", path.stat().st_size - 1)
     with pytest.raises(VideoError, match="MB; the limit is"):
