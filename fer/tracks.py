@@ -19,7 +19,7 @@ import numpy as np
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
-MAX_SHIFT = 2.0  # a face moves at most two face sizes (its box's longer side) between matched frames: someone walking past at 5 samples/s
+MAX_SHIFT = 2.0  # face sizes (a box's longer side) a face may move between samples: someone walking by, at 5/s
 MAX_SIZE_RATIO = 1.5  # nor grows or shrinks more than this
 MAX_MISSING_S = 1.0  # a face unseen this long is gone; if it comes back it gets a new id
 DEFAULT_SMOOTHING_S = 1.0

@@ -81,7 +81,8 @@ def test_an_overloaded_queue_answers_busy_at_once_and_recovers():
 
 def assert_valid_video_analysis(result: dict, frames: int, tracks: int):
     assert len(result["frames"]) == frames and len(result["tracks"]) == tracks
-    assert {face["track"] for frame in result["frames"] for face in frame["faces"]} == {t["id"] for t in result["tracks"]}
+    track_ids = {track["id"] for track in result["tracks"]}
+    assert {face["track"] for frame in result["frames"] for face in frame["faces"]} == track_ids
     for frame in result["frames"]:
         for face in frame["faces"]:
             assert set(face["probabilities"]) == LABELS and set(face["box"]) == {"x", "y", "width", "height"}

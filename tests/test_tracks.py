@@ -69,5 +69,6 @@ def label_changes_per_minute(smoothing_s: float, seconds: float = 60, frames_per
 
 def test_smoothing_keeps_a_noisy_still_face_label_steady():
     raw, smoothed = label_changes_per_minute(0), label_changes_per_minute(1.0)
-    print(f"label changes per minute, still face near a tie at 10 frames/s: raw {raw:.0f}, smoothed (1 s) {smoothed:.0f}")
+    print(f"label changes per minute, still face near a tie at 10 frames/s: raw {raw:.0f}, "
+          f"smoothed (1 s) {smoothed:.0f}")
     assert raw > 60 and smoothed <= 12  # at most one change per 5 s

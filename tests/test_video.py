@@ -17,7 +17,8 @@ from fer.model import BUNDLED_MODEL, load_classifier
 from fer.timeline import analyze_video
 from fer.video import Clip, VideoError, write_mp4
 from fer.video_handlers import VideoHandlers
-from tests.videos import crossing_faces_frames, hostile_videos, one_face_clip, variable_frame_rate_clip
+from tests.videos import (crossing_faces_frames, hostile_videos, one_face_clip, tiny_clip,
+                          variable_frame_rate_clip)
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,13 @@ def test_frames_are_sampled_evenly_at_the_chosen_rate(tmp_path):
         times = [time_s for time_s, _ in clip.sampled_frames(fps=5)]
         assert clip.duration_s == pytest.approx(2, abs=0.05)
     assert times == pytest.approx([0.2 * index for index in range(10)])
+
+
+@pytest.mark.parametrize("name, format, codec", [("browser.webm", "webm", "libvpx-vp9"),
+                                                 ("phone.mov", "mov", "libx264")])
+def test_webm_and_mov_clips_are_read_too(tmp_path, name, format, codec):
+    with Clip(tiny_clip(tmp_path / name, format, codec)) as clip:
+        assert [time_s for time_s, _ in clip.sampled_frames(fps=5)] == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
 
 
 def test_a_variable_frame_rate_clip_is_sampled_by_time_not_by_frame(tmp_path):
@@ -118,7 +126,8 @@ def test_cli_writes_a_row_per_face_per_sampled_frame_and_one_error_line_for_a_ba
     (tmp_path / "notes.mp4").write_text("not a video")
     assert predict.main([str(tmp_path / "notes.mp4")]) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert errors == ["error: notes.mp4 is not a video this app can read (MP4, WebM, MOV), or it is damaged or truncated."]
+    assert errors == ["error: notes.mp4 is not a video this app can read (MP4, WebM, MOV), "
+                      "or it is damaged or truncated."]
 
 
 def test_the_tabs_csv_and_annotated_video_are_written_where_the_cache_sweeper_deletes_them(tmp_path, model):

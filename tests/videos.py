@@ -126,3 +126,15 @@ def stage(names: list[str], height: int = 600) -> Image.Image:
         canvas.paste(picture, (left, top))
         left += picture.width
     return canvas
+
+
+def tiny_clip(path: Path, format: str, codec: str, frames: int = 10, fps: int = 10) -> Path:
+    """A 64×48 clip in another container and codec (WebM/VP9 as browsers record, MOV as phones)."""
+    with av.open(str(path), "w", format=format) as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index in range(frames):
+            picture = Image.new("RGB", (64, 48), (index * 20, 90, 90))
+            container.mux(stream.encode(av.VideoFrame.from_image(picture)))
+        container.mux(stream.encode())
+    return path
