@@ -113,15 +113,16 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
                   time_limit=120, concurrency_limit=4, api_name="stream")
     analyze_clip.click(video_handlers.on_analyze, [clip, sample_fps, smoothing, make_video, tta, max_faces],
                        [timeline, track_picker, track_summary, timeline_csv, annotated_clip, video_state, video_json],
-                       api_name=False)
+                       concurrency_limit=1, concurrency_id="video", api_name=False)
     track_picker.change(video_handlers.on_pick_track, [track_picker, video_state], timeline, api_name=False)
     predict_button = gr.Button(visible=False)
     predict_button.click(handlers.predict, [photo, tta, max_faces], result_json, api_name="predict")
     analyze_video_button = gr.Button(visible=False)
     analyze_video_button.click(video_handlers.predict, [clip, sample_fps, tta, max_faces], video_json,
-                               api_name="analyze_video")
+                               concurrency_limit=1, concurrency_id="video", api_name="analyze_video")
 
-# Two requests run at once (2 cores); beyond the queue's size visitors get Gradio's "Queue is full, try again".
+# Two requests of each kind run at once (2 cores), one video (minutes of work: photos and webcams go on meanwhile);
+# beyond the queue's size visitors get Gradio's "Queue is full, try again".
 demo.queue(default_concurrency_limit=2, max_size=int(os.environ.get("FER_QUEUE_SIZE", "64")))
 
 if __name__ == "__main__":
