@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.app_latency import webcam_frame
 from fer import cache_sweeper, predict
 from fer.analysis import analyze
 from fer.handlers import Handlers
@@ -17,7 +16,7 @@ from fer.model import BUNDLED_MODEL, load_classifier
 from fer.timeline import analyze_video
 from fer.video import Clip, VideoError, write_mp4
 from fer.video_handlers import VideoHandlers
-from tests.videos import (crossing_faces_frames, hostile_videos, one_face_clip, tiny_clip,
+from tests.videos import (crossing_faces_frames, hostile_videos, one_face_clip, sliding_faces, tiny_clip,
                           variable_frame_rate_clip)
 
 
@@ -147,7 +146,7 @@ def test_the_tabs_csv_and_annotated_video_are_written_where_the_cache_sweeper_de
 
 def test_webcam_frames_keep_their_face_number_and_steady_labels_are_smoothed_unless_turned_off(model):
     handlers = Handlers(model, clock=iter(np.arange(0, 10, 0.1)).__next__)  # frames 0.1 s apart, however slow
-    frame = webcam_frame()
+    frame = np.asarray(sliding_faces([("grace_hopper", (160, 50), (160, 50))], seconds=0.1, height=375)[0])
     noisy = np.clip(frame + np.random.default_rng(0).normal(0, 20, frame.shape), 0, 255).astype(np.uint8)
     raw = analyze(Image.fromarray(noisy), model, tta="none").faces[0].probabilities
     _, _, tracker = handlers.on_frame(frame, "none", 10, True, None)
