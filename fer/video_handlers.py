@@ -48,9 +48,8 @@ class VideoHandlers:
     def on_analyze(self, clip: str | None, fps: float, smoothing_s: float, make_video: bool, tta: str,
                    max_faces: int, progress=gr.Progress()):
         """Timeline of the first face, face picker, summary table, CSV, annotated video, state, JSON."""
-        folder = Path(tempfile.mkdtemp(dir=self.outputs))
         name = Path(clip).stem if clip else "video"
-        annotated_path = folder / f"{name}-faces.mp4" if make_video else None
+        annotated_path = self.new_file(f"{name}-faces.mp4") if make_video else None
         analysis = self._analyze(clip, fps, tta, max_faces, smoothing_s, annotated_path, progress)
         for note in analysis.notes:
             gr.Warning(note)
@@ -58,7 +57,7 @@ class VideoHandlers:
         choices = [f"face {track}" for track in tracks]
         return (chart.timeline_frame(analysis, tracks[0] if tracks else None),
                 gr.Radio(choices=choices, value=choices[0] if choices else None, visible=len(choices) > 1),
-                chart.track_table(analysis), self.write_csv(analysis, folder / f"{name}-faces.csv"),
+                chart.track_table(analysis), self.write_csv(analysis, self.new_file(f"{name}-faces.csv")),
                 str(annotated_path) if annotated_path else None, analysis, analysis.as_json())
 
     def on_pick_track(self, choice: str | None, analysis: VideoAnalysis | None):
@@ -69,6 +68,11 @@ class VideoHandlers:
         """The API: every sampled frame's faces with their track ids, boxes, labels and probabilities,
         and a summary per track, as JSON."""
         return self._analyze(clip, fps, tta, max_faces).as_json()
+
+    def new_file(self, name: str) -> Path:
+        """A path named `name` in a new folder of its own, made when the file is about to be written:
+        the sweeper deletes empty folders older than a minute, and an analysis can take longer."""
+        return Path(tempfile.mkdtemp(dir=self.outputs)) / name
 
     @staticmethod
     def write_csv(analysis: VideoAnalysis, path: Path) -> str | None:
