@@ -1,7 +1,7 @@
 """Classify the faces in image and video files from the shell.
 
     python -m fer.predict photo.jpg folder/ [--json] [--csv out.csv] [--model DIR_OR_HUB_ID]
-    python -m fer.predict clip.mp4 --csv out.csv [--fps 5] [--smoothing 1]   # one row per face per sampled frame
+    python -m fer.predict clip.mp4 --csv out.csv [--fps 5]   # one row per face per sampled frame
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from fer.image import ImageError, open_image
 from fer.model import BUNDLED_MODEL, ModelLoadError, load_classifier
 from fer.probabilities import DEFAULT_TTA, TTA_MODES
 from fer.timeline import VideoAnalysis, analyze_video
-from fer.tracks import DEFAULT_SMOOTHING_S
 from fer.video import DEFAULT_SAMPLE_FPS, VIDEO_SUFFIXES, VideoError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
@@ -46,8 +45,6 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
     parser.add_argument("--csv", type=Path, help="also write one row per face (per sampled frame) to this CSV file")
     parser.add_argument("--fps", type=float, default=DEFAULT_SAMPLE_FPS, help="video frames analysed per second")
-    parser.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING_S,
-                        help="time constant in seconds of the smoothed labels printed for videos (0: off)")
     args = parser.parse_args(argv)
     try:
         model = load_classifier(args.model)
@@ -95,8 +92,7 @@ def predict_video(path: Path, model, args) -> list[dict]:
             bar.total = max(expected_frames, bar.n + 1)
             bar.update(1)
 
-        analysis = analyze_video(path, model, fps=args.fps, tta=args.tta, max_faces=args.max_faces,
-                                 smoothing_s=args.smoothing, on_frame=advance)
+        analysis = analyze_video(path, model, fps=args.fps, tta=args.tta, max_faces=args.max_faces, on_frame=advance)
     if args.json:
         print(json.dumps({"file": str(path), **analysis.as_json()}))
     else:
