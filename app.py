@@ -1,10 +1,12 @@
-"""FER-2013 emotion demo: every face in a photo or webcam stream, with all seven class probabilities.
+"""FER-2013 emotion demo: every face in a photo, a video clip or a webcam stream, with all seven class
+probabilities.
 
     python app.py                       # bundled model, http://127.0.0.1:7860
     FER_MODEL=user/fer2013-emotion python app.py   # a model pushed with `train.py --push`
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -14,9 +16,12 @@ from fer.faces import DEFAULT_MAX_FACES
 from fer.handlers import Handlers
 from fer.model import load_for_app
 from fer.probabilities import DEFAULT_TTA, TTA_MODES
+from fer.tracks import DEFAULT_SMOOTHING_S
+from fer.video import DEFAULT_SAMPLE_FPS, MAX_BYTES, MAX_DURATION_S
+from fer.video_handlers import VideoHandlers
 
 MAX_FACES_LIMIT = 30
-MAX_FILE_SIZE = "20mb"
+MAX_FILE_SIZE = f"{MAX_BYTES // 2**20}mb"  # a video's limit; photos are limited by their pixels (fer/image.py)
 
 
 def decoded_by_fer(image_input: gr.Image) -> gr.Image:
@@ -36,10 +41,13 @@ def decoded_by_fer(image_input: gr.Image) -> gr.Image:
 
 model, model_note = load_for_app(os.environ.get("FER_MODEL"))
 handlers = Handlers(model)
+video_outputs = Path(tempfile.mkdtemp(prefix="fer-video-"))
+video_handlers = VideoHandlers(model, video_outputs)
 examples = sorted(str(path) for path in (Path(__file__).parent / "examples").glob("*.jpg"))
 
 with gr.Blocks(title="FER-2013 emotion demo") as demo:
-    gr.Markdown("# Facial expression recognition\nDrop in a photo or turn on the webcam: every face gets a box and "
+    gr.Markdown("# Facial expression recognition\nDrop in a photo or a video, or turn on the webcam: every face gets "
+                "a box and "
                 f"one of {len(model.labels)} expressions ({', '.join(model.labels)}). Model: {model_note}. "
                 "Nothing you upload is stored.")
     with gr.Row():
@@ -64,25 +72,60 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
         with gr.Accordion("API result (JSON)", open=False):
             result_json = gr.JSON(label="analysis")
         analysis_state = gr.State()
+    with gr.Tab("Video"):
+        gr.Markdown(f"MP4, WebM or MOV, up to {MAX_DURATION_S // 60} minutes and {MAX_BYTES // 2**20} MB. Each face "
+                    "keeps its number through the clip; the timeline shows its emotions smoothed over time, the CSV "
+                    "has every analysed frame's raw probabilities.")
+        with gr.Row():
+            with gr.Column():
+                clip = gr.Video(sources=["upload"], label="Video clip", elem_id="clip")
+                with gr.Row():
+                    sample_fps = gr.Slider(1, 15, value=DEFAULT_SAMPLE_FPS, step=1, label="Frames analysed per second")
+                    smoothing = gr.Slider(0, 5, value=DEFAULT_SMOOTHING_S, step=0.5, label="Smoothing (seconds)",
+                                          info="0: off")
+                make_video = gr.Checkbox(False, label="Also make an annotated video (slower)")
+                analyze_clip = gr.Button("Analyse video", variant="primary")
+            annotated_clip = gr.Video(label="Annotated video", interactive=False)
+        track_picker = gr.Radio([], label="Face", visible=False)
+        timeline = gr.LinePlot(x="time (s)", y="probability", color="emotion", y_lim=[0, 1],
+                               color_map=chart.emotion_colours(model.labels), label="Emotions over time",
+                               elem_id="timeline")
+        track_summary = gr.Dataframe(label="Each face", interactive=False)
+        timeline_csv = gr.File(label="Every face in every analysed frame (CSV)")
+        with gr.Accordion("API result (JSON)", open=False):
+            video_json = gr.JSON(label="analysis")
+        video_state = gr.State()
     with gr.Tab("Webcam"):
         with gr.Row():
             webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
             live = gr.Image(label="Live", interactive=False, elem_id="live")
         live_bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1], elem_id="live-chart",
                                label="Largest face", height=240)
+        steady = gr.Checkbox(True, label="Steady labels", info="each face's probabilities smoothed over about "
+                             f"{DEFAULT_SMOOTHING_S:g} s; off: every frame on its own")
+        webcam_tracker = gr.State()
 
     upload_outputs = [annotated, bars, cam, table, face_picker, analysis_state, result_json]
     for trigger in (photo.change, tta.change, max_faces.release):
         trigger(handlers.on_upload, [photo, tta, max_faces], upload_outputs, api_name=False)
     face_picker.change(handlers.on_pick_face, [face_picker, analysis_state], [bars, cam], api_name=False)
-    webcam.stream(handlers.on_frame, [webcam, tta, max_faces], [live, live_bars], stream_every=0.1,
+    webcam.stream(handlers.on_frame, [webcam, tta, max_faces, steady, webcam_tracker],
+                  [live, live_bars, webcam_tracker], stream_every=0.1,
                   time_limit=120, concurrency_limit=4, api_name="stream")
+    analyze_clip.click(video_handlers.on_analyze, [clip, sample_fps, smoothing, make_video, tta, max_faces],
+                       [timeline, track_picker, track_summary, timeline_csv, annotated_clip, video_state, video_json],
+                       concurrency_limit=1, concurrency_id="video", api_name=False)
+    track_picker.change(video_handlers.on_pick_track, [track_picker, video_state], timeline, api_name=False)
     predict_button = gr.Button(visible=False)
     predict_button.click(handlers.predict, [photo, tta, max_faces], result_json, api_name="predict")
+    analyze_video_button = gr.Button(visible=False)
+    analyze_video_button.click(video_handlers.predict, [clip, sample_fps, tta, max_faces], video_json,
+                               concurrency_limit=1, concurrency_id="video", api_name="analyze_video")
 
-# Two requests run at once (2 cores); beyond the queue's size visitors get Gradio's "Queue is full, try again".
+# Two requests of each kind run at once (2 cores), one video (minutes of work: photos and webcams go on meanwhile);
+# beyond the queue's size visitors get Gradio's "Queue is full, try again".
 demo.queue(default_concurrency_limit=2, max_size=int(os.environ.get("FER_QUEUE_SIZE", "64")))
 
 if __name__ == "__main__":
-    cache_sweeper.start(demo, every_s=30, max_age_s=60)
+    cache_sweeper.start(demo, every_s=30, max_age_s=60, folders=(video_outputs,))
     demo.launch(max_file_size=MAX_FILE_SIZE, server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

@@ -1,10 +1,13 @@
-"""What the Gradio app does on each event; app.py only lays out the page and wires these in.
+"""What the Gradio app does on each photo and webcam event (the Video tab's are in
+fer/video_handlers.py); app.py only lays out the page and wires these in.
 
 Every visitor-facing failure becomes a `gr.Error` with a plain message; notes (no face found,
 faces capped) become `gr.Warning`s. Nothing here writes the picture anywhere.
 """
 
 from __future__ import annotations
+
+import time
 
 import gradio as gr
 import numpy as np
@@ -13,11 +16,13 @@ from fer import chart, gradcam
 from fer.analysis import Analysis, analyze
 from fer.image import ImageError, open_image
 from fer.model import EmotionClassifier
+from fer.timeline import tracked
+from fer.tracks import DEFAULT_SMOOTHING_S, Tracker
 
 
 class Handlers:
-    def __init__(self, model: EmotionClassifier):
-        self.model = model
+    def __init__(self, model: EmotionClassifier, clock=time.monotonic):
+        self.model, self.clock = model, clock  # the clock: seconds, for the webcam's smoothing
 
     def _analyze(self, picture, tta: str, max_faces: int) -> tuple:
         try:
@@ -53,13 +58,19 @@ class Handlers:
         result = analysis.faces[index]
         return gradcam.overlay(self.model, result.crop, self.model.labels.index(result.label))
 
-    def on_frame(self, frame: np.ndarray | None, tta: str, max_faces: int):
-        """One webcam frame: annotated frame and the chart of the largest face."""
+    def on_frame(self, frame: np.ndarray | None, tta: str, max_faces: int, steady: bool = True,
+                 tracker: Tracker | None = None):
+        """One webcam frame: annotated frame, the chart of the largest face, and the session's tracker
+        (its gr.State). Faces keep their numbers from frame to frame; with `steady`, labels and chart
+        show each face's probabilities smoothed over about a second, so they do not flicker."""
+        tracker = tracker or Tracker()
         if frame is None:
-            return None, chart.probability_frame(None, self.model.labels)
+            return None, chart.probability_frame(None, self.model.labels), tracker
         image, analysis = self._analyze(frame, tta, max_faces)
-        return (np.asarray(chart.annotate(image, analysis)),
-                chart.probability_frame(analysis.faces[0], self.model.labels))
+        tracker.smoothing_s = DEFAULT_SMOOTHING_S if steady else 0
+        faces = tracked(analysis.faces, tracker, self.clock())
+        return (np.asarray(chart.annotate_tracked(image, faces, selected=0)),
+                chart.probability_frame(faces[0].shown(), self.model.labels), tracker)
 
     def predict(self, picture, tta: str, max_faces: int) -> dict:
         """The API: every face's box, label and all class probabilities, as JSON."""

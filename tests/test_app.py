@@ -1,14 +1,18 @@
-"""The app served on localhost and called through gradio_client: real requests, real answers."""
+"""The app served on localhost and called through gradio_client: real requests, real answers, for
+photos (/predict) and videos (/analyze_video)."""
 
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from PIL import Image
 
 from fer.chart import FACE_COLUMNS
+from fer.video import write_mp4
 from tests.app_server import running_app
 from tests.images import EXAMPLES, hostile_files, odd_but_valid_files
+from tests.videos import hostile_videos, one_face_clip, variable_frame_rate_clip
 
 LABELS = {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}
 
@@ -80,3 +84,38 @@ def test_an_overloaded_queue_answers_busy_at_once_and_recovers():
             if not isinstance(answer, Exception):
                 assert_valid_faces(answer, at_least=2)
         assert_valid_faces(Client(server.url, verbose=False).predict(photo, "none", 10, api_name="/predict"))
+
+
+def assert_valid_video_analysis(result: dict, frames: int, tracks: int):
+    assert len(result["frames"]) == frames and len(result["tracks"]) == tracks
+    track_ids = {track["id"] for track in result["tracks"]}
+    assert {face["track"] for frame in result["frames"] for face in frame["faces"]} == track_ids
+    for frame in result["frames"]:
+        for face in frame["faces"]:
+            assert set(face["probabilities"]) == LABELS and set(face["box"]) == {"x", "y", "width", "height"}
+            assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
+    for track in result["tracks"]:
+        assert abs(sum(track["summary"]["share"].values()) - 1) < 1e-3
+
+
+def test_analyze_video_endpoint_returns_tracks_and_every_sampled_frames_faces(client, tmp_path):
+    clip = one_face_clip(tmp_path / "clip.mp4", seconds=1)
+    result = client.predict(handle_file(str(clip)), 5, "flip", 10, api_name="/analyze_video")
+    assert result["fps_sampled"] == 5 and abs(result["duration_s"] - 1) < 0.05
+    assert_valid_video_analysis(result, frames=5, tracks=1)
+    assert [frame["time_s"] for frame in result["frames"]] == [0, 0.2, 0.4, 0.6, 0.8]
+
+
+def test_every_bad_video_gets_a_message_and_the_app_keeps_serving(client, tmp_path):
+    expected = {"empty.mp4": "empty", "text.mp4": "not a video", "truncated.mp4": "truncated",
+                "sound.m4a": "no video track", "zero_frames.avi": "no video frames", "photo.mp4": "Photo tab"}
+    for name, path in hostile_videos(tmp_path).items():
+        with pytest.raises(AppError, match=expected[name]):
+            client.predict(handle_file(str(path)), 5, "none", 10, api_name="/analyze_video")
+    phone = client.predict(handle_file(str(variable_frame_rate_clip(tmp_path / "phone.mp4"))), 2, "none", 10,
+                           api_name="/analyze_video")
+    assert_valid_video_analysis(phone, frames=7, tracks=1)
+    wall = write_mp4(tmp_path / "wall.mp4", [Image.new("RGB", (160, 120), (90, 140, 200))] * 5, fps=5)
+    no_faces = client.predict(handle_file(str(wall)), 5, "none", 10, api_name="/analyze_video")
+    assert_valid_video_analysis(no_faces, frames=5, tracks=0)
+    assert no_faces["notes"] == ["No face found in any sampled frame."]

@@ -33,6 +33,17 @@ def test_files_older_than_the_age_go_and_examples_stay(tmp_path):
     assert demo.upload_file_set == {str(example)} and not image.temp_files
 
 
+def test_files_the_app_writes_in_its_folders_go_with_their_emptied_folders(tmp_path):
+    outputs = tmp_path / "outputs"
+    request = outputs / "request1"
+    request.mkdir(parents=True)
+    (request / "faces.csv").write_text("time_s,track")
+    (request / "annotated.mp4").write_bytes(b"video")
+    assert cache_sweeper.sweep(gr.Blocks(), max_age_s=3600, folders=(outputs,)) == 0
+    assert cache_sweeper.sweep(gr.Blocks(), max_age_s=-1, folders=(outputs,)) == 2
+    assert outputs.is_dir() and not list(outputs.iterdir())
+
+
 @contextmanager
 def uploads_arriving(demo: gr.Blocks, folder):
     """A request thread adding new cache entries as fast as it can."""
