@@ -24,12 +24,13 @@ SHORTS_PER_FACE = 16  # confidence, x, y, width, height, then 5 landmark points
 MAX_DETECTION_SIDE = 960  # YuNet is fast and accurate up to this size; larger pictures are scaled down
 MIN_FACE_SIDE = 12
 # FER-2013 frames a face in a square 1.08 × √(w·h) of YuNet's box around the box's centre (median over
-# 3,000 training faces; how it was measured: docs/face_path.md).
+# 3,000 training faces: python benchmarks/fer_framing.py; docs/face_path.md).
 FRAME_SCALE = 1.08
 # When that square would cover at least this share of the picture's short side, the picture already is a
-# face crop (95 % of FER-2013's own pictures are): take its whole square instead of re-framing by the box.
+# face crop (94 % of FER-2013's own pictures pass this: 5th percentile 0.735): take its whole square
+# instead of re-framing it by the box.
 FILLS_PICTURE = 0.75
-# FER-2013's eyes are level within about ±10° (10th–90th percentile of its roll: −7.7° to +9.5°); a head
+# FER-2013's eyes are level within about ±10° (10th–90th percentile of its roll: −7.6° to +9.5°); a head
 # tilted further is turned back to that band.
 ROLL_TOLERANCE_DEGREES = 10.0
 DEFAULT_MAX_FACES = 10
