@@ -2,13 +2,13 @@
 vs the same faces made into pictures a visitor might send and passed through what the app and
 `fer.predict` do with an upload (decode → detect → crop → 48×48 → classify).
 
-    python benchmarks/pipeline_fidelity.py [--model fer/pretrained] [--dataset ../shared/fer2013] [--limit N]
+    python benchmarks/pipeline_fidelity.py [--model fer/pretrained [runs/NAME ...]] [--dataset ../shared/fer2013] [--limit N]
 
 Pictures: the 48×48 faces upscaled ×2/×4/×8 (bicubic, saved as PNG), the raw 48×48 files, ×4 faces
 rotated by ±10° and ±20° (edges repeated, so no black corners), ×4 faces in a larger frame (30 % reflected
 on each side, so the face is smaller than the picture), and ×4 faces saved as JPEG at quality 40. Each row:
 the share of pictures where the detector found a face, the accuracy of the largest face's prediction,
-and its gap to the straight-fed accuracy.
+and its gap to the straight-fed accuracy, for each model given (the pictures are detected and cropped once).
 """
 
 import argparse
@@ -69,40 +69,47 @@ CASES = {
 }
 
 
-def through_app_path(files: list[bytes], model, tta: str, desc: str) -> tuple[torch.Tensor, float]:
-    """Each file as an upload: the largest face's probabilities, and the share with a detected face."""
+def app_crops(files: list[bytes], desc: str) -> tuple[torch.Tensor, float]:
+    """Each file as an upload: the largest face's 48×48 crop, and the share of files with a detected face."""
     crops, detected = [], 0
     for file in tqdm(files, desc=desc, unit="img", leave=False):
         image = open_image(file)
         faces, _ = find_faces(image)
         crops.append(crop_face(image, faces[0]))
         detected += faces[0].kind == DETECTED
-    return predict_probabilities(model, torch.from_numpy(np.stack(crops)), tta=tta), detected / len(files)
+    return torch.from_numpy(np.stack(crops)), detected / len(files)
+
+
+def accuracy(model, faces: torch.Tensor, true: torch.Tensor, tta: str) -> float:
+    return (predict_probabilities(model, faces, tta=tta).argmax(1) == true).double().mean().item()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(BUNDLED_MODEL))
+    parser.add_argument("--model", nargs="+", default=[str(BUNDLED_MODEL)], help="one or more model folders or Hub ids")
     parser.add_argument("--dataset", default=str(ROOT.parent / "shared" / "fer2013"))
     parser.add_argument("--split", default="validation")
     parser.add_argument("--tta", choices=TTA_MODES, default=DEFAULT_TTA)
     parser.add_argument("--limit", type=int, help="only the first N faces of the split (default: all)")
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES), metavar="CASE")
     args = parser.parse_args()
-    model = load_classifier(args.model)
+    models = {source: load_classifier(source) for source in args.model}
     data = load_fer(args.dataset)
     images = data.splits[args.split].images[:args.limit]
-    true = labels_in_model_order(data, args.split, model)[:args.limit]
-    straight = (predict_probabilities(model, images, tta=args.tta).argmax(1) == true).double().mean().item()
-    print(f"{args.split}: {len(true)} faces, model {args.model}, TTA {args.tta}")
-    print(f"\n| input | faces detected | accuracy | gap to straight-fed |\n|---|---|---|---|")
-    print(f"| 48×48 faces fed straight to the classifier | — | {straight:.2%} | — |")
+    true = {source: labels_in_model_order(data, args.split, model)[:args.limit] for source, model in models.items()}
+    straight = {source: accuracy(model, images, true[source], args.tta) for source, model in models.items()}
+    print(f"{args.split}: {len(images)} faces, TTA {args.tta}; accuracy (gap to straight-fed, points) per model\n")
+    print("| input | faces detected | " + " | ".join(f"`{source}`" for source in models) + " |")
+    print("|---|---|" + "---|" * len(models))
+    print("| 48×48 faces fed straight to the classifier | — | "
+          + " | ".join(f"{value:.2%}" for value in straight.values()) + " |")
     faces = [Image.fromarray(image.numpy()) for image in images]
     for name in args.cases:
-        files = [CASES[name](face) for face in faces]
-        probabilities, detected = through_app_path(files, model, args.tta, name)
-        accuracy = (probabilities.argmax(1) == true).double().mean().item()
-        print(f"| {name} | {detected:.1%} | {accuracy:.2%} | {100 * (accuracy - straight):+.2f} |", flush=True)
+        crops, detected = app_crops([CASES[name](face) for face in faces], name)
+        cells = [f"{value:.2%} ({100 * (value - straight[source]):+.2f})"
+                 for source, value in ((source, accuracy(model, crops, true[source], args.tta))
+                                       for source, model in models.items())]
+        print(f"| {name} | {detected:.1%} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
