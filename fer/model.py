@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import httpx
-from huggingface_hub import PyTorchModelHubMixin
+import torch
+from huggingface_hub import PyTorchModelHubMixin, constants
 from huggingface_hub.errors import HfHubHTTPError
 from torch import nn
 
@@ -25,6 +26,7 @@ FER2013_LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surpri
 MAX_WIDTH = 256
 INPUT_SIZE_RANGE = (16, 96)
 MAX_CLASSES = 100
+WEIGHT_DTYPES = ("float32", "float16")  # how model.safetensors stores the weights; the model computes in float32
 
 
 class ModelConfigError(ValueError):
@@ -41,17 +43,32 @@ class EmotionClassifier(
 ):
     def __init__(self, arch: str = "vgg", labels: list[str] | None = None, input_size: int = 40,
                  width: int = 48, dropout: float = 0.3, mean: float = 0.5, std: float = 0.25,
-                 prior_correction: list[float] | None = None):
+                 prior_correction: list[float] | None = None, weights_dtype: str = "float32"):
         super().__init__()
         labels = list(FER2013_LABELS) if labels is None else labels
-        validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction)
+        validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction, weights_dtype)
         self.arch, self.labels, self.input_size = arch, labels, input_size
         self.mean, self.std = mean, std
         self.prior_correction = prior_correction  # class-probability multipliers (fer.calibration); None = none
+        self.weights_dtype = weights_dtype
         self.net = build(arch, len(labels), input_size, width, dropout)
 
     def forward(self, x):
         return self.net(x)
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """model.safetensors with the floating-point tensors in `weights_dtype` (float16: half the bytes).
+
+        Loading needs nothing special: `load_state_dict` copies them into the float32 parameters."""
+        if self.weights_dtype == "float32":
+            return super()._save_pretrained(save_directory)  # byte for byte what the mixin always wrote
+        from safetensors.torch import save_file
+
+        halved = {name: value.to(torch.float16).contiguous() if value.is_floating_point() else value
+                  for name, value in self.state_dict().items()}
+        if not all(value.isfinite().all() for value in halved.values() if value.is_floating_point()):
+            raise ValueError("weights beyond the float16 range (±65,504): store them as float32")
+        save_file(halved, str(save_directory / constants.SAFETENSORS_SINGLE_FILE))
 
     def with_prior_correction(self, prior_correction: list[float] | None) -> EmotionClassifier:
         """The same network and weights, saved and predicting with these class-probability multipliers."""
@@ -60,7 +77,8 @@ class EmotionClassifier(
         return twin.train(self.training)
 
 
-def validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction=None) -> None:
+def validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction=None,
+                    weights_dtype="float32") -> None:
     problems = []
     if arch not in ARCHITECTURES:
         problems.append(f"arch {arch!r} is not one of {sorted(ARCHITECTURES)}")
@@ -79,6 +97,8 @@ def validate_config(arch, labels, input_size, width, dropout, mean, std, prior_c
             isinstance(prior_correction, list) and isinstance(labels, list) and len(prior_correction) == len(labels)
             and all(_is_number(weight) and 0 < weight < math.inf for weight in prior_correction)):
         problems.append("prior_correction must be null or one positive number per label")
+    if weights_dtype not in WEIGHT_DTYPES:
+        problems.append(f"weights_dtype must be one of {WEIGHT_DTYPES}, not {weights_dtype!r}")
     if problems:
         raise ModelConfigError("invalid model config: " + "; ".join(problems))
 

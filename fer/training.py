@@ -61,6 +61,7 @@ class TrainConfig:
     precision: str = "auto"
     init_from: str = ""  # start from this model's weights (folder or Hub id) instead of random ones
     match_class_prior: bool = True  # after training, fit class-probability multipliers (fer.calibration)
+    weights_dtype: str = "float32"  # how model.safetensors stores the kept weights: "float16" halves the file
 
 
 RECIPES = {
@@ -130,7 +131,7 @@ def class_weights(counts: list[int], mode: str) -> torch.Tensor | None:
 def build_model(config: TrainConfig, labels: list[str]) -> EmotionClassifier:
     torch.manual_seed(config.seed)
     model = EmotionClassifier(arch=config.arch, labels=labels, input_size=config.input_size,
-                              width=config.width, dropout=config.dropout)
+                              width=config.width, dropout=config.dropout, weights_dtype=config.weights_dtype)
     return model.to(memory_format=torch.channels_last)
 
 

@@ -10,12 +10,12 @@ from fer.model import EmotionClassifier
 LABELS = ["a", "b", "c"]
 
 
-def card_text(init_from: str = "", **settings) -> str:
+def card_text(init_from: str = "", weights_dtype: str = "float32", **settings) -> str:
     result = {**metrics(torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 2, 1]), LABELS), "tta": "flip"}
     config = asdict(training.recipe("default", init_from=init_from, **settings))
     state = {"config": config, "command": "python train.py", "epochs_done": 8, "best_epoch": 7,
              "precision": "fp32", "train_seconds": 600.0}
-    model = EmotionClassifier(labels=LABELS, width=4)
+    model = EmotionClassifier(labels=LABELS, width=4, weights_dtype=weights_dtype)
     return card.build_card(result, state, model, dataset_id="user/fer2013", train_n=100).content
 
 
@@ -32,3 +32,8 @@ def test_card_says_where_training_started_and_carries_the_metrics(init_from, ori
 def test_card_spells_out_the_restarts_of_the_schedule():
     assert "schedule `onecycle`," in card_text(restarts=0)
     assert "schedule `onecycle` of 32 epochs, then 2 restarts of 8 epochs at lr 0.02" in card_text()
+
+
+def test_card_says_when_the_weights_are_stored_in_float16():
+    assert "float16" not in card_text()
+    assert "Weights stored as float16 in `model.safetensors`" in card_text(weights_dtype="float16")

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from fer.architectures.vgg_se import SqueezeExcite
-from fer.model import EmotionClassifier, ModelLoadError, load_classifier
+from fer.model import BUNDLED_MODEL, EmotionClassifier, ModelLoadError, load_classifier
 from fer.probabilities import predict_probabilities
 
 
@@ -37,6 +37,7 @@ def test_vgg_se_is_the_vgg_network_with_gates_on_its_last_two_stages():
     ({"labels": "happy"}, "labels"),
     ({"arch": "resnet999"}, "arch"),
     ({"dropout": "lots"}, "dropout"),
+    ({"weights_dtype": "int8"}, "weights_dtype"),
 ])
 def test_hostile_config_is_refused_before_allocating(tmp_path, change, message):
     EmotionClassifier(width=4).save_pretrained(tmp_path)
@@ -66,3 +67,35 @@ def test_probabilities_sum_to_one_for_every_tta_mode():
         probabilities = predict_probabilities(model, faces, tta=tta)
         assert probabilities.shape == (3, 7)
         assert torch.allclose(probabilities.sum(1), torch.ones(3), atol=1e-5)
+
+
+def test_float16_storage_halves_the_file_and_predicts_as_the_float32_model(tmp_path):
+    torch.manual_seed(0)
+    model = EmotionClassifier(width=8).eval()
+    halved = EmotionClassifier(width=8, weights_dtype="float16")
+    halved.load_state_dict(model.state_dict())
+    model.save_pretrained(tmp_path / "float32")
+    halved.save_pretrained(tmp_path / "float16")
+    loaded = load_classifier(tmp_path / "float16")
+    sizes = [(tmp_path / kind / "model.safetensors").stat().st_size for kind in ("float32", "float16")]
+    assert 0.45 < sizes[1] / sizes[0] < 0.55
+    assert loaded.weights_dtype == "float16" and all(p.dtype == torch.float32 for p in loaded.parameters())
+    faces = torch.randint(0, 256, (8, 48, 48), dtype=torch.uint8)
+    expected, got = predict_probabilities(model, faces), predict_probabilities(loaded, faces)
+    assert torch.equal(expected.argmax(1), got.argmax(1))
+    assert (expected - got).abs().max() < 1e-2
+
+
+def test_float32_storage_stays_byte_for_byte_what_the_bundled_model_holds(tmp_path):
+    bundled = load_classifier(BUNDLED_MODEL)
+    assert bundled.weights_dtype == "float32"
+    bundled.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").read_bytes() == (BUNDLED_MODEL / "model.safetensors").read_bytes()
+
+
+def test_weights_beyond_the_float16_range_are_refused_rather_than_stored_as_infinity(tmp_path):
+    model = EmotionClassifier(width=4, weights_dtype="float16")
+    with torch.no_grad():
+        model.net.features[0].weight[0, 0, 0, 0] = 1e6
+    with pytest.raises(ValueError, match="float16 range"):
+        model.save_pretrained(tmp_path)

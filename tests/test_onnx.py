@@ -48,6 +48,16 @@ def test_an_exported_model_gives_the_pytorch_probabilities_of_one_view(tmp_path)
     assert sorted(item.name for item in tmp_path.iterdir()) == ["model.onnx"]
 
 
+def test_a_model_stored_in_float16_exports_as_the_float32_model_it_loads_as(tmp_path):
+    torch.manual_seed(0)
+    EmotionClassifier(width=4, weights_dtype="float16").save_pretrained(tmp_path)
+    assert onnx_export.main([str(tmp_path)]) == 0
+    model = load_classifier(tmp_path)
+    faces = torch.from_numpy(np.stack([np.asarray(image) for image in synthetic_faces(12, seed=5)[0]]))
+    assert_same_predictions(onnx_probabilities(tmp_path / onnx_export.ONNX_NAME, model, faces),
+                            predict_probabilities(model, faces, tta="none"))
+
+
 def test_the_bundled_model_onnx_matches_the_bundled_weights_and_documents_itself():
     """Fails when fer/pretrained is retrained without `python -m fer.onnx_export fer/pretrained`."""
     model = load_classifier(BUNDLED_MODEL)

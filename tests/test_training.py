@@ -186,3 +186,11 @@ def test_class_weights_favour_rare_classes_and_keep_the_mean():
     assert weights[1] > weights[0] == pytest.approx(weights[2])
     assert (weights * torch.tensor(counts)).sum() / sum(counts) == pytest.approx(1.0)
     assert training.class_weights(counts, "none") is None
+
+
+def test_weights_dtype_float16_stores_the_kept_model_in_half_precision(local_dataset, tmp_path):
+    data = load_fer(str(local_dataset))
+    training.train(training.recipe("default", **{**TINY, "epochs": 1, "weights_dtype": "float16"}), data, tmp_path)
+    stored = load_file(str(tmp_path / "model.safetensors"))
+    assert {value.dtype for value in stored.values() if value.is_floating_point()} == {torch.float16}
+    assert load_file(str(tmp_path / training.CHECKPOINT_NAME))["model.net.features.0.weight"].dtype == torch.float32
