@@ -4,6 +4,7 @@
     python train.py --dataset ../shared/fer2013 --arch seed --recipe seed --out runs/seed
     python train.py --resume                                   # continue after a crash
     python train.py --init-from fer/pretrained --epochs 8 --lr 0.02 --restarts 0  # fine-tune a trained model
+    python train.py --teachers runs/default runs/seed1 --out runs/student  # distil the two models into a new one
     python train.py --subset 12000 --epochs 6 --ema 0 --restarts 0  # a quick trial
     python train.py --push --repo-id USER/NAME                 # upload runs/default to the Hub
     python train.py --skip-training --push --space USER/DEMO   # ... and run it in a Gradio Space
@@ -38,6 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         flag = "--" + field.name.replace("_", "-")
         if field.type in ("bool", bool):
             settings.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        elif field.type == "list[str]":  # `--teachers` alone gives none, overriding a recipe's
+            settings.add_argument(flag, nargs="*", metavar="MODEL", default=None)
         else:
             kind = {"int": int, "float": float}.get(field.type, str)
             settings.add_argument(flag, type=kind, default=None)

@@ -48,7 +48,7 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
   mixup alpha {mixup}), class weights `{class_weights}`,
   focal loss gamma {focal_gamma} (0 = plain cross-entropy),
   moving average of the weights {ema} (0 = none), seed {seed}
-{weights_storage}- Hardware: {hardware}; {precision} compute; {threads} threads
+{distillation}{weights_storage}- Hardware: {hardware}; {precision} compute; {threads} threads
 - Training wall time: {train_minutes:.1f} min for {epochs} epochs, per-epoch validation included (measured by `train.py`)
 
 ## Limitations
@@ -96,6 +96,17 @@ def prior_correction_text(model, uncorrected: dict | None) -> str:
             f"macro-F1 {uncorrected['macro_f1']:.4f}, recall {recalls}.\n")
 
 
+def distillation_text(config: dict) -> str:
+    teachers = config.get("teachers")
+    if not teachers:
+        return ""
+    weight, temperature = config["distill_weight"], config["distill_temperature"]
+    return (f"- Distilled from {len(teachers)} teacher(s): {', '.join(f'`{name}`' for name in teachers)}. In each step "
+            f"the teachers see the student's augmented batch; their probabilities softened by temperature "
+            f"{temperature} are averaged, and the loss is (1 − {weight}) × the hard-label loss + {weight} × {temperature}² × "
+            f"KL(teachers ‖ student softened by {temperature})\n")
+
+
 def weights_storage_text(model) -> str:
     if model.weights_dtype == "float32":
         return ""
@@ -130,7 +141,7 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
         origin=f"Trained further from the weights of `{config['init_from']}`" if config.get("init_from")
         else "Trained from scratch",
         schedule=schedule_description(config), capture=config.get("capture", 0.0),
-        weights_storage=weights_storage_text(model),
+        distillation=distillation_text(config), weights_storage=weights_storage_text(model),
         **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay",
                                         "label_smoothing", "dropout", "augment", "erase", "mixup", "class_weights",
                                         "focal_gamma", "ema", "seed")})

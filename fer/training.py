@@ -11,7 +11,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -62,6 +62,9 @@ class TrainConfig:
     init_from: str = ""  # start from this model's weights (folder or Hub id) instead of random ones
     match_class_prior: bool = True  # after training, fit class-probability multipliers (fer.calibration)
     weights_dtype: str = "float32"  # how model.safetensors stores the kept weights: "float16" halves the file
+    teachers: list[str] = field(default_factory=list)  # models (folders or Hub ids) to distil from; none = off
+    distill_weight: float = 0.7  # with teachers: the share of the loss that is the teachers' (`training_loss`)
+    distill_temperature: float = 4.0  # softens the teachers' and the student's probabilities for that share
 
 
 RECIPES = {
@@ -148,6 +151,22 @@ def start_from(model: EmotionClassifier, source: str) -> None:
     model.load_state_dict(theirs)
 
 
+def load_teachers(config: TrainConfig, student: EmotionClassifier) -> list[EmotionClassifier]:
+    """The frozen teachers, checked to predict the student's classes from the same input."""
+    if config.teachers and not (0 <= config.distill_weight <= 1 and config.distill_temperature > 0):
+        raise ValueError("distill_weight must be in [0, 1] and distill_temperature above 0")
+    teachers = [load_classifier(source) for source in config.teachers]
+    for source, teacher in zip(config.teachers, teachers):
+        if teacher.labels != student.labels:
+            raise ModelLoadError(f"teacher {source} predicts {teacher.labels}, but the data's classes are "
+                                 f"{student.labels}")
+        if (teacher.input_size, teacher.mean, teacher.std) != (student.input_size, student.mean, student.std):
+            raise ModelLoadError(f"teacher {source} takes {teacher.input_size}×{teacher.input_size} crops normalised "
+                                 f"by mean {teacher.mean}, std {teacher.std}; the student takes {student.input_size}×"
+                                 f"{student.input_size} by {student.mean}, {student.std}: teachers must take its input")
+    return [teacher.requires_grad_(False).to(memory_format=torch.channels_last) for teacher in teachers]
+
+
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                            nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
@@ -199,8 +218,8 @@ def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float, label_
     return (per_image * image_weights).sum() / image_weights.sum()
 
 
-def training_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
-                  partners: torch.Tensor | None = None, share: float = 1.0) -> torch.Tensor:
+def hard_label_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
+                    partners: torch.Tensor | None = None, share: float = 1.0) -> torch.Tensor:
     """Cross-entropy (focal if the recipe says so); for a mixup batch, the losses of both images' labels
     weighted by their shares."""
     def loss_against(labels):
@@ -212,8 +231,33 @@ def training_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConf
     return share * loss_against(targets) + (1 - share) * loss_against(targets[partners])
 
 
+@torch.no_grad()
+def teacher_probabilities(teachers: list[EmotionClassifier], inputs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The ensemble's softened probabilities: each teacher's softmax(logits / T), averaged."""
+    return torch.stack([(teacher(inputs).float() / temperature).softmax(1) for teacher in teachers]).mean(0)
+
+
+def distillation_loss(logits: torch.Tensor, soft_targets: torch.Tensor, temperature: float) -> torch.Tensor:
+    """T²·KL(teachers ‖ student softened by T) (Hinton et al. 2015): the T² keeps its gradients as large as
+    the hard-label loss's whatever the temperature."""
+    log_student = (logits.float() / temperature).log_softmax(1)
+    return temperature ** 2 * F.kl_div(log_student, soft_targets, reduction="batchmean")
+
+
+def training_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
+                  partners: torch.Tensor | None = None, share: float = 1.0,
+                  soft_targets: torch.Tensor | None = None) -> torch.Tensor:
+    """The hard-label loss; with teachers' `soft_targets`, (1 − w)·that + w·the distillation loss."""
+    hard = hard_label_loss(logits, targets, config, loss_weights, partners, share)
+    if soft_targets is None:
+        return hard
+    weight = config.distill_weight
+    return (1 - weight) * hard + weight * distillation_loss(logits, soft_targets, config.distill_temperature)
+
+
 def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, loss_weights,
-              compute: str, description: str, average: AveragedModel | None = None) -> dict:
+              compute: str, description: str, average: AveragedModel | None = None,
+              teachers: list[EmotionClassifier] | None = None) -> dict:
     model.train()
     torch.manual_seed(config.seed * 10_000 + epoch)  # dropout: same numbers whether resumed or not
     generator = torch.Generator().manual_seed(config.seed * 10_000 + epoch)
@@ -230,9 +274,12 @@ def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, l
             inputs, partners, share = mixup(inputs, config.mixup, generator)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, epoch * steps_per_epoch + step_in_epoch, steps_per_epoch)
+        soft_targets = None
         with precision.autocast(compute):
             logits = model(inputs)
-        loss = training_loss(logits, targets, config, loss_weights, partners, share)
+            if teachers:  # the very batch the student sees (mixed, if mixup is on): their targets fit it
+                soft_targets = teacher_probabilities(teachers, inputs, config.distill_temperature)
+        loss = training_loss(logits, targets, config, loss_weights, partners, share, soft_targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -281,6 +328,7 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
     model = build_model(config, data.label_names)
     if config.init_from and not resuming:
         start_from(model, config.init_from)
+    teachers = load_teachers(config, model)
     optimizer = make_optimizer(model, config)
     average = weight_average(model, config)  # so an average starts from the initial weights too
     kept_model = average.module if average is not None else model  # validated, and saved when best
@@ -299,6 +347,9 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
     loss_weights = class_weights(data.class_counts("train"), config.class_weights)
     restart_starts = {first_epoch for first_epoch, _, _ in cycles(config)[1:]}
     last_epoch = total_epochs(config)
+    if teachers:
+        say(f"distilling from {len(teachers)} teacher(s): {', '.join(config.teachers)} (weight "
+            f"{config.distill_weight}, temperature {config.distill_temperature})")
     say(f"training {config.arch} on {len(train_split):,} images ({compute}, {torch.get_num_threads()} threads), "
         f"validating on {len(val_split):,}")
     epochs = tqdm(range(state["epochs_done"], last_epoch), initial=state["epochs_done"], total=last_epoch,
@@ -311,7 +362,7 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
             say(f"epoch {epoch + 1}: restarting from the kept weights at lr {config.restart_lr}")
         record = {"epoch": epoch + 1}
         record.update(run_epoch(model, optimizer, train_split, config, epoch, loss_weights, compute,
-                                f"epoch {epoch + 1}/{last_epoch}", average))
+                                f"epoch {epoch + 1}/{last_epoch}", average, teachers))
         if average is not None:
             refresh_batch_norm(kept_model, train_split, config, compute)
             record["raw_val_accuracy"] = validate(model, val_split, compute)["val_accuracy"]

@@ -1,0 +1,163 @@
+"""Knowledge distillation: the loss, the teachers' checks, the settings' records and resuming."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+from torchvision.transforms.v2 import functional as TF
+
+import train
+from fer import checkpoint, training
+from fer.dataset import Split, load_fer
+from fer.model import ModelLoadError
+from fer.tensors import normalize
+from tests.conftest import SYNTHETIC_LABELS, synthetic_faces
+
+TINY = dict(epochs=2, restarts=0, batch_size=16, width=4, precision="fp32", lr=0.05)
+
+
+def saved_model(folder, labels=SYNTHETIC_LABELS, **settings) -> str:
+    training.build_model(training.recipe("default", **{**TINY, **settings}), labels).save_pretrained(folder)
+    return str(folder)
+
+
+def teacher_agreement(student, teacher, crops: torch.Tensor, temperature: float) -> tuple[float, float]:
+    """KL(teacher ‖ student), both softened, and the share of images where their top classes agree."""
+    student.eval()
+    with torch.no_grad():
+        soft_targets = training.teacher_probabilities([teacher], crops, temperature)
+        logits = student(crops)
+    divergence = training.distillation_loss(logits, soft_targets, temperature).item() / temperature ** 2
+    return divergence, (logits.argmax(1) == soft_targets.argmax(1)).float().mean().item()
+
+
+@pytest.fixture
+def one_thread():
+    """Nets this small gain nothing from a second thread, and lose a lot while the CPU is busy elsewhere."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_distillation_pulls_the_student_towards_a_fixed_teacher_not_the_labels(one_thread):
+    images, labels = synthetic_faces(70, seed=1)
+    split = Split(torch.from_numpy(np.stack([np.asarray(image) for image in images])), torch.tensor(labels))
+    config = training.recipe("default", **{**TINY, "epochs": 8, "batch_size": 14, "lr": 0.02, "schedule": "constant",
+                                           "dropout": 0.0, "capture": 0.0, "distill_weight": 1.0,
+                                           "distill_temperature": 2.0})
+    torch.manual_seed(7)
+    teacher = training.build_model(training.recipe("default", **{**TINY, "dropout": 0.0}), SYNTHETIC_LABELS)
+    crops = normalize(TF.center_crop(split.images, [config.input_size] * 2), teacher.mean, teacher.std)
+    wrong_labels = (split.labels + 1) % len(SYNTHETIC_LABELS)  # a teacher that disagrees with the data's labels
+    optimizer = torch.optim.SGD(teacher.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(40):
+        loss = F.cross_entropy(teacher(crops), wrong_labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    teacher.eval().requires_grad_(False)
+
+    student = training.build_model(config, SYNTHETIC_LABELS)
+    divergence_before, agreement_before = teacher_agreement(student, teacher, crops, config.distill_temperature)
+    optimizer = training.make_optimizer(student, config)
+    for epoch in range(config.epochs):
+        training.run_epoch(student, optimizer, split, config, epoch, None, "fp32", "distilling", None, [teacher])
+    divergence_after, agreement_after = teacher_agreement(student, teacher, crops, config.distill_temperature)
+    assert divergence_after < 0.5 * divergence_before
+    assert agreement_after > agreement_before + 0.4
+
+
+def test_the_loss_is_the_hard_label_loss_at_weight_0_and_the_scaled_divergence_at_weight_1():
+    torch.manual_seed(0)
+    logits, targets = torch.randn(8, 7), torch.randint(0, 7, (8,))
+    teachers_logits = torch.randn(2, 8, 7)
+    soft_targets = (teachers_logits / 4.0).softmax(2).mean(0)
+    config = training.recipe("default", distill_temperature=4.0)
+    hard = training.hard_label_loss(logits, targets, config, None)
+    for weight, expected in [(0.0, hard), (1.0, 16.0 * F.kl_div((logits / 4.0).log_softmax(1), soft_targets,
+                                                                 reduction="batchmean"))]:
+        distilling = training.recipe("default", distill_weight=weight, distill_temperature=4.0)
+        assert training.training_loss(logits, targets, distilling, None, soft_targets=soft_targets) == pytest.approx(
+            expected.item(), rel=1e-6)
+    assert training.training_loss(logits, targets, config, None) == hard
+    own_view = (logits / 4.0).softmax(1)
+    assert training.distillation_loss(logits, own_view, 4.0) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_the_ensemble_averages_each_teacher_s_softened_probabilities():
+    torch.manual_seed(0)
+    teachers = [training.build_model(training.recipe("default", **TINY, seed=seed), SYNTHETIC_LABELS).eval()
+                for seed in (0, 1)]
+    inputs = torch.randn(3, 1, 40, 40)
+    each = [(teacher(inputs) / 3.0).softmax(1) for teacher in teachers]
+    assert torch.allclose(training.teacher_probabilities(teachers, inputs, 3.0), (each[0] + each[1]) / 2)
+
+
+@pytest.mark.parametrize("change, message", [({"labels": list("abcdefg")}, "predicts"),
+                                             ({"input_size": 32}, "32×32 crops")])
+def test_a_teacher_for_other_classes_or_crops_is_refused_before_training(local_dataset, tmp_path, capsys,
+                                                                         change, message):
+    settings = {key: value for key, value in change.items() if key != "labels"}
+    teacher = saved_model(tmp_path / "teacher", change.get("labels", SYNTHETIC_LABELS), **settings)
+    out = tmp_path / "student"
+    code = train.main(["--dataset", str(local_dataset), "--out", str(out), "--epochs", "1", "--restarts", "0",
+                       "--width", "4", "--precision", "fp32", "--teachers", teacher])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1
+    assert errors[0].startswith(f"error: teacher {teacher} ") and message in errors[0]
+    assert not (out / training.CHECKPOINT_NAME).exists()
+
+
+def test_the_teacher_settings_are_recorded_in_the_checkpoint_metrics_and_card(local_dataset, tmp_path):
+    teachers = [saved_model(tmp_path / f"teacher{seed}", seed=seed) for seed in (0, 1)]
+    out = tmp_path / "student"
+    assert train.main(["--dataset", str(local_dataset), "--out", str(out), "--epochs", "1", "--restarts", "0",
+                       "--width", "4", "--batch-size", "16", "--precision", "fp32", "--ema", "0",
+                       "--teachers", *teachers, "--distill-weight", "0.5", "--distill-temperature", "3"]) == 0
+    recorded = {"teachers": teachers, "distill_weight": 0.5, "distill_temperature": 3.0}
+    metrics_config = json.loads((out / "metrics.json").read_text())["config"]
+    with open(out / training.CHECKPOINT_NAME, "rb") as handle:
+        header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
+    checkpoint_config = json.loads(header["__metadata__"]["state"])["config"]
+    for config in (metrics_config, checkpoint_config):
+        assert {key: config[key] for key in recorded} == recorded
+    card = (out / "README.md").read_text()
+    assert f"Distilled from 2 teacher(s): `{teachers[0]}`, `{teachers[1]}`" in card
+    assert "(1 − 0.5) × the hard-label loss + 0.5 × 3.0² × KL(teachers ‖ student softened by 3.0)" in card
+
+
+def test_resume_across_an_interrupted_distillation_reloads_the_teachers(local_dataset, tmp_path, monkeypatch):
+    data = load_fer(str(local_dataset))
+    config = training.recipe("default", **{**TINY, "mixup": 0.4, "teachers": [saved_model(tmp_path / "teacher")]})
+    straight = training.train(config, data, tmp_path / "straight")
+
+    real_save = checkpoint.save
+
+    def save_then_die(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt  # the process is gone right after epoch 1's checkpoint
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config, data, tmp_path / "resumed")
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    teacher_calls = []
+    real_teacher_probabilities = training.teacher_probabilities
+
+    def counted(teachers, *args):
+        teacher_calls.append(len(teachers))
+        return real_teacher_probabilities(teachers, *args)
+
+    monkeypatch.setattr(training, "teacher_probabilities", counted)
+    resumed = training.train(config, data, tmp_path / "resumed", resume=True)
+
+    assert resumed["epochs_done"] == 2 and resumed["config"]["teachers"] == config.teachers
+    assert teacher_calls and set(teacher_calls) == {1}
+    assert [r["train_loss"] for r in resumed["history"]] == [r["train_loss"] for r in straight["history"]]
+    weights_straight = load_file(str(tmp_path / "straight" / training.CHECKPOINT_NAME))
+    weights_resumed = load_file(str(tmp_path / "resumed" / training.CHECKPOINT_NAME))
+    assert all(torch.equal(weights_straight[name], weights_resumed[name]) for name in weights_straight)
