@@ -233,7 +233,8 @@ def hard_label_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainCo
 
 @torch.no_grad()
 def teacher_probabilities(teachers: list[EmotionClassifier], inputs: torch.Tensor, temperature: float) -> torch.Tensor:
-    """The ensemble's softened probabilities: each teacher's softmax(logits / T), averaged."""
+    """The ensemble's softened probabilities: each teacher's softmax(logits / T), averaged. Raw logits: a teacher's
+    prior correction would bias the student's, which is fitted afresh after training."""
     return torch.stack([(teacher(inputs).float() / temperature).softmax(1) for teacher in teachers]).mean(0)
 
 
