@@ -24,6 +24,7 @@ def card_text(init_from: str = "", weights_dtype: str = "float32", **settings) -
 def test_card_says_where_training_started_and_carries_the_metrics(init_from, origin):
     text = card_text(init_from)
     assert origin in text
+    assert "Distilled" not in text
     assert "value: 0.75" in text  # accuracy in the model-index metadata
     assert "| c | 1.000 | 0.500 | 0.667 | 2 |" in text
     assert "10.0 min for 8 epochs" in text

@@ -112,6 +112,13 @@ def test_a_teacher_for_other_classes_or_crops_is_refused_before_training(local_d
     assert not (out / training.CHECKPOINT_NAME).exists()
 
 
+@pytest.mark.parametrize("settings", [{"distill_weight": 1.5}, {"distill_temperature": 0.0}])
+def test_a_distillation_weight_outside_0_to_1_or_a_temperature_of_0_is_refused(tmp_path, settings):
+    config = training.recipe("default", **{**TINY, **settings, "teachers": [saved_model(tmp_path)]})
+    with pytest.raises(ValueError, match="distill_weight must be in"):
+        training.load_teachers(config, training.build_model(config, SYNTHETIC_LABELS))
+
+
 def test_the_teacher_settings_are_recorded_in_the_checkpoint_metrics_and_card(local_dataset, tmp_path):
     teachers = [saved_model(tmp_path / f"teacher{seed}", seed=seed) for seed in (0, 1)]
     out = tmp_path / "student"
