@@ -7,11 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from fer.faces import (DETECTED, FILLS_PICTURE, FRAME_SCALE, ROLL_TOLERANCE_DEGREES, Face, crop_face, fer_square,
-                       find_faces)
-from fer.image import open_image
+from fer.faces import DETECTED, FILLS_PICTURE, FRAME_SCALE, ROLL_TOLERANCE_DEGREES, Face, crop_face, fer_square
 from fer.tensors import to_gray_array
-from tests.images import EXAMPLES
 
 
 def test_a_face_in_a_large_picture_gets_fer_framing_around_its_box():
@@ -75,12 +72,3 @@ def test_downsampling_keeps_fine_detail():
     small = to_gray_array(Image.fromarray(stripes))
     assert small.shape == (48, 48) and small.std() > 75
 
-
-def test_a_48_pixel_face_picture_is_still_detected():
-    portrait = open_image(EXAMPLES / "grace_hopper.jpg")
-    face = find_faces(portrait)[0][0]
-    (centre_x, centre_y), side = fer_square(face.box, portrait.size)
-    tiny = portrait.crop((round(centre_x - side / 2), round(centre_y - side / 2),
-                          round(centre_x + side / 2), round(centre_y + side / 2))).resize((48, 48), Image.Resampling.LANCZOS)
-    faces, _ = find_faces(tiny)
-    assert faces[0].kind == DETECTED and faces[0].box[2] > 24
