@@ -44,7 +44,7 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
 - Architecture `{arch}`, input {input_size}×{input_size} crops of the 48×48 face, {parameters:,} parameters
 - {epochs} epochs (best: {best_epoch}), batch {batch_size}, SGD lr {lr} (momentum {momentum}),
   schedule {schedule}, weight decay {weight_decay}, label smoothing {label_smoothing}, dropout {dropout},
-  augmentation {augment} (capture artefacts on a share {capture} of the faces, random erasing {erase},
+  augmentation {augment} (face scale ±{framing}, capture artefacts on a share {capture} of the faces, random erasing {erase},
   mixup alpha {mixup}), class weights `{class_weights}`,
   focal loss gamma {focal_gamma} (0 = plain cross-entropy),
   moving average of the weights {ema} (0 = none), seed {seed}
@@ -141,6 +141,7 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
         origin=f"Trained further from the weights of `{config['init_from']}`" if config.get("init_from")
         else "Trained from scratch",
         schedule=schedule_description(config), capture=config.get("capture", 0.0),
+        framing=config.get("framing", 0.1),
         distillation=distillation_text(config), weights_storage=weights_storage_text(model),
         **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay",
                                         "label_smoothing", "dropout", "augment", "erase", "mixup", "class_weights",

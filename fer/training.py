@@ -49,6 +49,7 @@ class TrainConfig:
     restart_lr: float = 0.02
     augment: bool = True
     erase: float = 0.0  # probability of random erasing, on top of `augment`
+    framing: float = 0.1  # the face's scale varies by up to ± this share (augment), as the detector's framing does
     capture: float = 0.0  # share of images resampled, blurred or JPEG-compressed as the app's face path may (augment)
     mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) blend of image pairs; 0 = off
     class_weights: str = "none"
@@ -195,7 +196,8 @@ def training_batch(images: torch.Tensor, config: TrainConfig, model: EmotionClas
     if config.augment:
         if config.capture:
             images = capture_artefacts(images, config.capture, generator)
-        pixels = random_affine_crops(images, config.input_size, generator)
+        pixels = random_affine_crops(images, config.input_size, generator,
+                                     scale_range=(1 - config.framing, 1 + config.framing))
         if config.erase:
             pixels = random_erasing(pixels, config.erase, generator)
     else:
