@@ -10,11 +10,11 @@ from safetensors.torch import load_file
 from torchvision.transforms.v2 import functional as TF
 
 import train
-from fer import checkpoint, training
+from fer import training
 from fer.dataset import Split, load_fer
-from fer.model import ModelLoadError
 from fer.tensors import normalize
 from tests.conftest import SYNTHETIC_LABELS, synthetic_faces
+from tests.test_training import killed_after_first_epoch
 
 TINY = dict(epochs=2, restarts=0, batch_size=16, width=4, precision="fp32", lr=0.05)
 
@@ -142,16 +142,7 @@ def test_resume_across_an_interrupted_distillation_reloads_the_teachers(local_da
     config = training.recipe("default", **{**TINY, "mixup": 0.4, "teachers": [saved_model(tmp_path / "teacher")]})
     straight = training.train(config, data, tmp_path / "straight")
 
-    real_save = checkpoint.save
-
-    def save_then_die(*args, **kwargs):
-        real_save(*args, **kwargs)
-        raise KeyboardInterrupt  # the process is gone right after epoch 1's checkpoint
-
-    monkeypatch.setattr(checkpoint, "save", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        training.train(config, data, tmp_path / "resumed")
-    monkeypatch.setattr(checkpoint, "save", real_save)
+    killed_after_first_epoch(config, data, tmp_path / "resumed", monkeypatch)
     teacher_calls = []
     real_teacher_probabilities = training.teacher_probabilities
 

@@ -65,6 +65,20 @@ def test_seed_recipe_is_the_original_training():
                                                                                               False, 0.0)
 
 
+def killed_after_first_epoch(config, data, out_dir, monkeypatch) -> None:
+    """Train as if the process were killed right after epoch 1's checkpoint is written."""
+    real_save = checkpoint.save
+
+    def save_then_die(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config, data, out_dir)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+
+
 @pytest.mark.parametrize("settings", [{"ema": 0.0}, {"ema": 0.9}, {"ema": 0.9, "epochs": 1, "restarts": 1, "restart_epochs": 1},
                                       {"ema": 0.0, "mixup": 0.4}],
                          ids=["plain", "weight-average", "killed-before-a-restart", "mixup"])
@@ -73,16 +87,7 @@ def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(local_datas
     config = training.recipe("default", **{**TINY, **settings})
     straight = training.train(config, data, tmp_path / "straight")
 
-    real_save = checkpoint.save
-
-    def save_then_die(*args, **kwargs):
-        real_save(*args, **kwargs)
-        raise KeyboardInterrupt  # the process is gone right after epoch 1's checkpoint
-
-    monkeypatch.setattr(checkpoint, "save", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        training.train(config, data, tmp_path / "resumed")
-    monkeypatch.setattr(checkpoint, "save", real_save)
+    killed_after_first_epoch(config, data, tmp_path / "resumed", monkeypatch)
     resumed = training.train(config, data, tmp_path / "resumed", resume=True)
 
     assert resumed["epochs_done"] == 2
