@@ -121,7 +121,7 @@ def crop_face(image: Image.Image, face: Face) -> np.ndarray:
     if face.kind != DETECTED:
         return to_gray_array(image.crop((x, y, x + width, y + height)))
     centre, side = fer_square(face.box, image.size)
-    return to_gray_array(square_around(image.convert("L"), centre, side, excess_roll_degrees(face.landmarks)))
+    return to_gray_array(square_around(image, centre, side, excess_roll_degrees(face.landmarks)))
 
 
 def fer_square(box: tuple[int, int, int, int], picture_size: tuple[int, int]) -> tuple[tuple[float, float], float]:
@@ -144,12 +144,12 @@ def excess_roll_degrees(landmarks: tuple[tuple[int, int], ...]) -> float:
     return math.copysign(max(0.0, abs(roll) - ROLL_TOLERANCE_DEGREES), roll)
 
 
-def square_around(gray: Image.Image, centre: tuple[float, float], side: float, roll_degrees: float) -> Image.Image:
-    """The square of `side` pixels around `centre`, turned by `roll_degrees` so that what was rolled is
-    level, with the picture's edge pixels repeated wherever the square leaves the picture."""
+def square_around(image: Image.Image, centre: tuple[float, float], side: float, roll_degrees: float) -> Image.Image:
+    """The grayscale square of `side` pixels around `centre`, turned back by `roll_degrees`, with the
+    picture's edge pixels repeated wherever the square leaves the picture."""
     reach = math.ceil(side / 2 * (abs(math.cos(math.radians(roll_degrees))) + abs(math.sin(math.radians(roll_degrees))))) + 1
     left, top = math.floor(centre[0]) - reach, math.floor(centre[1]) - reach
-    region = edge_padded_region(np.asarray(gray), left, top, 2 * reach)
+    region = edge_padded_region(image, left, top, 2 * reach)
     local_centre = (centre[0] - left, centre[1] - top)
     if roll_degrees:
         region = region.rotate(roll_degrees, Image.Resampling.BICUBIC, center=local_centre)
@@ -158,10 +158,12 @@ def square_around(gray: Image.Image, centre: tuple[float, float], side: float, r
                                                          local_centre[0] + half, local_centre[1] + half)))
 
 
-def edge_padded_region(pixels: np.ndarray, left: int, top: int, size: int) -> Image.Image:
-    """The size×size window of a 2-D array at (left, top); where it leaves the array, edge values repeated."""
-    height, width = pixels.shape
-    inside = pixels[max(0, top):min(height, top + size), max(0, left):min(width, left + size)]
+def edge_padded_region(image: Image.Image, left: int, top: int, size: int) -> Image.Image:
+    """The size×size grayscale window of a picture at (left, top); where it leaves the picture, edge pixels
+    repeated. Only the window is converted, not the whole (possibly 40-megapixel) picture."""
+    width, height = image.size
+    inside = np.asarray(image.crop((max(0, left), max(0, top), min(width, left + size), min(height, top + size)))
+                        .convert("L"))
     before_y, before_x = max(0, -top), max(0, -left)
     padding = ((before_y, size - before_y - inside.shape[0]), (before_x, size - before_x - inside.shape[1]))
     return Image.fromarray(np.pad(inside, padding, mode="edge"))
