@@ -5,6 +5,7 @@
     python train.py --resume                                   # continue after a crash
     python train.py --init-from fer/pretrained --epochs 8 --lr 0.02 --restarts 0  # fine-tune a trained model
     python train.py --teachers runs/default runs/seed1 --out runs/student  # distil the two models into a new one
+    python train.py --recipe best --resume                     # 3 teachers, then a student distilled from them
     python train.py --subset 12000 --epochs 6 --ema 0 --restarts 0  # a quick trial
     python train.py --push --repo-id USER/NAME                 # upload runs/default to the Hub
     python train.py --skip-training --push --space USER/DEMO   # ... and run it in a Gradio Space
@@ -24,7 +25,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--dataset", default=DEFAULT_HUB_DATASET,
                         help="Hub dataset id, local dataset folder, or Kaggle fer2013.csv (default: %(default)s)")
     parser.add_argument("--recipe", choices=sorted(training.RECIPES), default="default",
-                        help="preset of all training settings; the options below override it")
+                        help="preset of all training settings; the options below override it (for `best`, "
+                             "whose teachers are trained first, the student's)")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/<recipe>)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--subset", type=int, help="train on only this many images (quick trials)")

@@ -1,5 +1,6 @@
 """The model card (README.md of a model folder) with Hub metadata in model-index form."""
 
+import json
 import platform
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from fer.onnx_export import card_section
-from fer.report import CONFUSION_PNG, CURVES_PNG
+from fer.report import CONFUSION_PNG, CURVES_PNG, METRICS_JSON
 
 CARD_TEMPLATE = """---
 {card_data}
@@ -96,15 +97,30 @@ def prior_correction_text(model, uncorrected: dict | None) -> str:
             f"macro-F1 {uncorrected['macro_f1']:.4f}, recall {recalls}.\n")
 
 
-def distillation_text(config: dict) -> str:
+def distillation_text(config: dict, student_seconds: float) -> str:
     teachers = config.get("teachers")
     if not teachers:
         return ""
     weight, temperature = config["distill_weight"], config["distill_temperature"]
-    return (f"- Distilled from {len(teachers)} teacher(s): {', '.join(f'`{name}`' for name in teachers)}. In each step "
-            f"the teachers see the student's augmented batch; their probabilities softened by temperature "
+    runs = [teacher_run(teacher) for teacher in teachers]
+    known_seconds = [run["train_seconds"] for run in runs if run]
+    total = (f"; all runs together (the teachers' and this one's training): "
+             f"{(sum(known_seconds) + student_seconds) / 60:.0f} min" if len(known_seconds) == len(teachers) else "")
+    rows = "".join(f"  - `{teacher}`: " + (f"{run['validation']['accuracy']:.2%} validation accuracy "
+                                          f"(TTA `{run['validation']['tta']}`), {run['train_seconds'] / 60:.1f} min of "
+                                          f"training, `{run.get('command') or 'command not recorded'}`\n"
+                                          if run else "no metrics.json to describe it\n")
+                   for teacher, run in zip(teachers, runs))
+    return (f"- Distilled from {len(teachers)} teacher(s){total}:\n{rows}"
+            f"  In each step the teachers see the student's augmented batch; their probabilities softened by temperature "
             f"{temperature} are averaged, and the loss is (1 − {weight}) × the hard-label loss + {weight} × {temperature}² × "
             f"KL(teachers ‖ student softened by {temperature})\n")
+
+
+def teacher_run(teacher: str) -> dict | None:
+    """The teacher's metrics.json, if it is a local folder that has one."""
+    metrics_file = Path(teacher) / METRICS_JSON
+    return json.loads(metrics_file.read_text()) if metrics_file.exists() else None
 
 
 def weights_storage_text(model) -> str:
@@ -142,7 +158,7 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
         else "Trained from scratch",
         schedule=schedule_description(config), capture=config.get("capture", 0.0),
         framing=config.get("framing", 0.1),
-        distillation=distillation_text(config), weights_storage=weights_storage_text(model),
+        distillation=distillation_text(config, state["train_seconds"]), weights_storage=weights_storage_text(model),
         **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay",
                                         "label_smoothing", "dropout", "augment", "erase", "mixup", "class_weights",
                                         "focal_gamma", "ema", "seed")})

@@ -4,7 +4,8 @@
 
 Input `faces`: float32 N×1×S×S (S = the model's input_size), the centre crop of each 48×48 grayscale
 face normalised as (pixel / 255 − mean) / std. Output `probabilities`: N×C class probabilities of that
-one view, with the model's prior correction applied. Test-time augmentation stays with the caller.
+one view, with the model's prior correction applied. A model stored in float16 keeps its weights in float16
+in this file too (computing in float32). Test-time augmentation stays with the caller.
 The labels, input size, mean and std are in the file's metadata.
 """
 
@@ -16,7 +17,9 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import onnx
+import onnx.numpy_helper
 import torch
 from torch import nn
 
@@ -90,11 +93,29 @@ def export_onnx(model: EmotionClassifier, folder: Path) -> Path:
                           opset_version=OPSET, input_names=["faces"], output_names=["probabilities"],
                           dynamic_axes={"faces": {0: "batch"}, "probabilities": {0: "batch"}})
     exported = onnx.load(str(staging))
+    if model.weights_dtype == "float16":
+        store_weights_in_float16(exported.graph)
     onnx.helper.set_model_props(exported, {"labels": json.dumps(model.labels), "input_size": str(model.input_size),
                                            "mean": str(model.mean), "std": str(model.std)})
     onnx.save(exported, str(staging))
     os.replace(staging, path)
     return path
+
+
+def store_weights_in_float16(graph: onnx.GraphProto) -> None:
+    """Each float32 weight stored as float16 and cast back to float32 where the graph reads it: half the bytes,
+    float32 compute (ONNX Runtime folds the casts when it loads the file)."""
+    casts = []
+    for weight in graph.initializer:
+        if weight.data_type != onnx.TensorProto.FLOAT:
+            continue
+        halved = onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(weight).astype(np.float16),
+                                              f"{weight.name}_float16")
+        casts.append(onnx.helper.make_node("Cast", [halved.name], [weight.name], to=onnx.TensorProto.FLOAT))
+        weight.CopyFrom(halved)
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)  # the casts first: the graph stays in topological order
 
 
 def main(argv=None) -> int:

@@ -3,6 +3,7 @@
 import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from fer import card, hub, onnx_export, report, training
@@ -19,6 +20,9 @@ def run(config: training.TrainConfig, args, out_dir: Path) -> int:
     try:
         if not args.skip_training:
             data = load_data(args.dataset, args.subset, config.seed)
+            if args.recipe in training.TEACHERS and args.teachers is None:
+                teachers = train_teachers(training.TEACHERS[args.recipe], data, out_dir, args.resume)
+                config = replace(config, teachers=[str(folder) for folder in teachers])
             state = training.train(config, data, out_dir, resume=args.resume, command=command_line())
             finish(out_dir, data, state)
         if args.push:
@@ -42,6 +46,25 @@ def load_data(source: str, subset: int | None, seed: int) -> FerData:
         train_split = data.splits["train"]
         data.splits["train"] = stratified_split(train_split, min(1.0, subset / len(train_split)), seed)[1]
     return data
+
+
+def train_teachers(teachers: dict[str, training.TrainConfig], data: FerData, out_dir: Path,
+                   resume: bool) -> list[Path]:
+    """Train each teacher of a staged recipe into out_dir/teachers/<name> and finish it like any run; with
+    `resume`, a finished teacher is kept and an unfinished one continues from its checkpoint."""
+    folders = []
+    for name, config in teachers.items():
+        folder = out_dir / "teachers" / name
+        folders.append(folder)
+        finished = folder / report.METRICS_JSON  # written last, by `finish`
+        if resume and finished.exists():
+            print(f"teacher {name}: finished in {folder}, kept")
+            continue
+        finished.unlink(missing_ok=True)  # an older run's: this one is not finished yet
+        print(f"teacher {name} ({len(folders)} of {len(teachers)}), into {folder}")
+        state = training.train(config, data, folder, resume=resume, command=f"{command_line()}  # teacher {name}")
+        finish(folder, data, state)
+    return folders
 
 
 def finish(out_dir: Path, data: FerData, state: dict) -> None:

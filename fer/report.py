@@ -66,6 +66,7 @@ def write_reports(out_dir: Path, result: dict, state: dict, uncorrected: dict | 
         "epochs": state["epochs_done"],
         "train_seconds": state["train_seconds"],
         "precision": state["precision"],
+        "command": state["command"],
         "config": state["config"],
         "history": state["history"],
     }, indent=2))

@@ -1,6 +1,8 @@
 """Knowledge distillation: the loss, the teachers' checks, the settings' records and resuming."""
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from safetensors.torch import load_file
 from torchvision.transforms.v2 import functional as TF
 
 import train
-from fer import training
+from fer import checkpoint, training
 from fer.dataset import Split, load_fer
 from fer.tensors import normalize
 from tests.conftest import SYNTHETIC_LABELS, synthetic_faces
@@ -133,7 +135,8 @@ def test_the_teacher_settings_are_recorded_in_the_checkpoint_metrics_and_card(lo
     for config in (metrics_config, checkpoint_config):
         assert {key: config[key] for key in recorded} == recorded
     card = (out / "README.md").read_text()
-    assert f"Distilled from 2 teacher(s): `{teachers[0]}`, `{teachers[1]}`" in card
+    assert "Distilled from 2 teacher(s):\n" in card  # saved untrained, with no metrics.json: no time to add up
+    assert all(f"  - `{teacher}`: no metrics.json to describe it" in card for teacher in teachers)
     assert "(1 − 0.5) × the hard-label loss + 0.5 × 3.0² × KL(teachers ‖ student softened by 3.0)" in card
 
 
@@ -159,3 +162,57 @@ def test_resume_across_an_interrupted_distillation_reloads_the_teachers(local_da
     weights_straight = load_file(str(tmp_path / "straight" / training.CHECKPOINT_NAME))
     weights_resumed = load_file(str(tmp_path / "resumed" / training.CHECKPOINT_NAME))
     assert all(torch.equal(weights_straight[name], weights_resumed[name]) for name in weights_straight)
+
+
+@pytest.fixture
+def tiny_staged_recipe(monkeypatch):
+    """`--recipe best` with two tiny teachers instead of its full-size ones."""
+    teacher = training.recipe("default", **{**TINY, "epochs": 1, "ema": 0.0})
+    monkeypatch.setitem(training.TEACHERS, "best", {"plain": teacher, "other_seed": replace(teacher, seed=1)})
+    return ["--recipe", "best", "--epochs", "1", "--restarts", "0", "--width", "4", "--batch-size", "16",
+            "--precision", "fp32", "--ema", "0"]
+
+
+def test_a_staged_recipe_trains_its_teachers_then_distils_them_into_the_student(local_dataset, tmp_path,
+                                                                              tiny_staged_recipe):
+    out = tmp_path / "best"
+    assert train.main(["--dataset", str(local_dataset), "--out", str(out), *tiny_staged_recipe]) == 0
+    teachers = [str(out / "teachers" / name) for name in ("plain", "other_seed")]
+    teacher_metrics = [json.loads((Path(teacher) / "metrics.json").read_text()) for teacher in teachers]
+    assert [metrics["config"]["seed"] for metrics in teacher_metrics] == [0, 1]
+    student = json.loads((out / "metrics.json").read_text())
+    assert student["config"]["teachers"] == teachers and student["config"]["weights_dtype"] == "float16"
+    total_minutes = (sum(metrics["train_seconds"] for metrics in teacher_metrics) + student["train_seconds"]) / 60
+    card = (out / "README.md").read_text()
+    assert f"Distilled from 2 teacher(s); all runs together (the teachers' and this one's training): " \
+           f"{total_minutes:.0f} min" in card
+    assert f"  - `{teachers[1]}`: {teacher_metrics[1]['validation']['accuracy']:.2%} validation accuracy" in card
+
+
+def test_resume_continues_the_unfinished_teacher_and_keeps_the_finished_one(local_dataset, tmp_path, monkeypatch,
+                                                                           tiny_staged_recipe):
+    out = tmp_path / "best"
+    command = ["--dataset", str(local_dataset), "--out", str(out), *tiny_staged_recipe]
+    real_save = checkpoint.save
+
+    def die_in_the_second_teacher(path, *args, **kwargs):
+        real_save(path, *args, **kwargs)
+        if path.parent.name == "other_seed":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", die_in_the_second_teacher)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(command)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    first_teacher_metrics = (out / "teachers" / "plain" / "metrics.json").read_bytes()
+    assert not (out / "teachers" / "other_seed" / "metrics.json").exists()
+
+    trained = []
+    real_train = training.train
+    monkeypatch.setattr(training, "train", lambda config, data, folder, **kwargs: trained.append(
+        (folder.name, kwargs["resume"])) or real_train(config, data, folder, **kwargs))
+    assert train.main([*command, "--resume"]) == 0
+    assert trained == [("other_seed", True), ("best", True)]
+    assert (out / "teachers" / "plain" / "metrics.json").read_bytes() == first_teacher_metrics
+    assert json.loads((out / "teachers" / "other_seed" / "metrics.json").read_text())["epochs"] == 1
+    assert (out / "metrics.json").exists()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fer import onnx_export
+from fer import onnx_export, training
 from fer.faces import crop_face, find_faces
 from fer.model import BUNDLED_MODEL, EmotionClassifier, load_classifier
 from fer.probabilities import corrected, predict_probabilities, tta_views, view_probabilities
@@ -48,14 +48,19 @@ def test_an_exported_model_gives_the_pytorch_probabilities_of_one_view(tmp_path)
     assert sorted(item.name for item in tmp_path.iterdir()) == ["model.onnx"]
 
 
-def test_a_model_stored_in_float16_exports_as_the_float32_model_it_loads_as(tmp_path):
-    torch.manual_seed(0)
-    EmotionClassifier(width=4, weights_dtype="float16").save_pretrained(tmp_path)
-    assert onnx_export.main([str(tmp_path)]) == 0
-    model = load_classifier(tmp_path)
+def test_a_model_stored_in_float16_exports_its_weights_in_float16_and_predicts_as_it_loads(tmp_path):
+    sizes = {}
+    for weights_dtype in ("float32", "float16"):
+        folder = tmp_path / weights_dtype
+        torch.manual_seed(0)
+        EmotionClassifier(width=16, weights_dtype=weights_dtype).save_pretrained(folder)
+        assert onnx_export.main([str(folder)]) == 0
+        sizes[weights_dtype] = (folder / onnx_export.ONNX_NAME).stat().st_size
+    model = load_classifier(tmp_path / "float16")
     faces = torch.from_numpy(np.stack([np.asarray(image) for image in synthetic_faces(12, seed=5)[0]]))
-    assert_same_predictions(onnx_probabilities(tmp_path / onnx_export.ONNX_NAME, model, faces),
+    assert_same_predictions(onnx_probabilities(tmp_path / "float16" / onnx_export.ONNX_NAME, model, faces),
                             predict_probabilities(model, faces, tta="none"))
+    assert 0.45 < sizes["float16"] / sizes["float32"] < 0.55
 
 
 def test_the_bundled_model_onnx_matches_the_bundled_weights_and_documents_itself():
@@ -104,3 +109,12 @@ def test_the_card_crop_is_torchvision_s_centre_crop(input_size):
     top, bottom = map(int, re.search(r"faces\[:, None, (\d+):(\d+),", onnx_export.card_section(model)).groups())
     faces = torch.arange(2 * 48 * 48, dtype=torch.int32).reshape(2, 48, 48)
     assert torch.equal(faces[:, top:bottom, top:bottom], tta_views(faces, input_size, "none")[0])
+
+
+def test_the_best_recipe_s_student_fits_10_mb_in_safetensors_and_onnx(tmp_path):
+    config = training.RECIPES["best"]
+    model = training.build_model(config, list(EmotionClassifier().labels)).eval()
+    model.save_pretrained(tmp_path)
+    onnx_export.export_onnx(model, tmp_path)
+    for name in ("model.safetensors", onnx_export.ONNX_NAME):
+        assert 0.8 * 10 * 1024 * 1024 < (tmp_path / name).stat().st_size <= 10 * 1024 * 1024, name
