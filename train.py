@@ -5,7 +5,7 @@
     python train.py --resume                                   # continue after a crash
     python train.py --init-from fer/pretrained --epochs 8 --lr 0.02 --restarts 0  # fine-tune a trained model
     python train.py --teachers runs/default runs/seed1 --out runs/student  # distil the two models into a new one
-    python train.py --recipe best --resume                     # 3 teachers, then a student distilled from them
+    python train.py --recipe best --resume                     # 2 teachers, then a wider student distilled from them
     python train.py --subset 12000 --epochs 6 --ema 0 --restarts 0  # a quick trial
     python train.py --push --repo-id USER/NAME                 # upload runs/default to the Hub
     python train.py --skip-training --push --space USER/DEMO   # ... and run it in a Gradio Space
