@@ -9,7 +9,6 @@ and that are among --model. Size is model.safetensors on disk.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -20,13 +19,11 @@ from fer.dataset import load_fer  # noqa: E402
 from fer.evaluate import labels_in_model_order, metrics  # noqa: E402
 from fer.model import load_classifier  # noqa: E402
 from fer.probabilities import DEFAULT_TTA, TTA_MODES, predict_probabilities  # noqa: E402
+from fer.report import read_metrics  # noqa: E402
 
 
 def teachers_of(model_dir: str) -> list[str]:
-    metrics_file = Path(model_dir) / "metrics.json"
-    if not metrics_file.exists():
-        return []
-    return json.loads(metrics_file.read_text()).get("config", {}).get("teachers", [])
+    return (read_metrics(model_dir) or {}).get("config", {}).get("teachers", [])
 
 
 def size_mb(model_dir: str) -> float:
@@ -53,8 +50,9 @@ def main() -> None:
     data = load_fer(args.dataset)
     images = data.splits[args.split].images
     models = {name: load_classifier(name) for name in args.model + [m for m in ensemble if m not in args.model]}
-    labels = next(iter(models.values())).labels
-    true = labels_in_model_order(data, args.split, next(iter(models.values())))
+    first_model = models[args.model[0]]
+    labels = first_model.labels
+    true = labels_in_model_order(data, args.split, first_model)
     print(f"{args.split} of {args.dataset}: {len(true)} faces")
     print("| model | TTA | accuracy | macro-F1 | fear recall | parameters | size |")
     print("|---|---|---|---|---|---|---|")

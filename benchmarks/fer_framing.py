@@ -34,11 +34,15 @@ def detected_faces(images: np.ndarray) -> list:
     return found
 
 
+def robust_sd(values: np.ndarray) -> float:
+    """The standard deviation a normal distribution with these quartiles would have."""
+    return (np.percentile(values, 75) - np.percentile(values, 25)) / 1.349
+
+
 def spread(values: np.ndarray) -> str:
     median = np.median(values)
-    robust_sd = (np.percentile(values, 75) - np.percentile(values, 25)) / 1.349
     return f"median {median:.3f}, 10th–90th percentile {np.percentile(values, 10):.3f} to " \
-           f"{np.percentile(values, 90):.3f}, robust spread ±{robust_sd / abs(median):.1%}"
+           f"{np.percentile(values, 90):.3f}, robust spread ±{robust_sd(values) / abs(median):.1%}"
 
 
 def landmark_fit_spread(boxes: np.ndarray, landmarks: np.ndarray) -> tuple[float, float]:
@@ -54,10 +58,7 @@ def landmark_fit_spread(boxes: np.ndarray, landmarks: np.ndarray) -> tuple[float
     target = np.log(SIDE / root_area)
     fit, measure = np.arange(len(boxes)) % 2 == 0, np.arange(len(boxes)) % 2 == 1
     coefficients = np.linalg.lstsq(features[fit], target[fit], rcond=None)[0]
-
-    def log_spread(values):
-        return (np.percentile(values, 75) - np.percentile(values, 25)) / 1.349
-    return log_spread(target[measure]), log_spread(target[measure] - features[measure] @ coefficients)
+    return robust_sd(target[measure]), robust_sd(target[measure] - features[measure] @ coefficients)
 
 
 def main() -> None:

@@ -62,7 +62,6 @@ def main() -> None:
               f"{bf16 or float('nan'):>11.0f} {(bf16 / rates['fp32']) if bf16 else float('nan'):>9.2f}x")
 
 
-
 def distillation_rows(widths: list[int], teacher_counts: list[int], steps: int) -> None:
     compute = "bf16" if precision.cpu_has_native_bf16() else "fp32"
     print(f"{torch.get_num_threads()} threads, {compute}; teachers: default recipe, width 44")

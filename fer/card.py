@@ -1,6 +1,5 @@
 """The model card (README.md of a model folder) with Hub metadata in model-index form."""
 
-import json
 import platform
 from pathlib import Path
 
@@ -8,7 +7,7 @@ import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from fer.onnx_export import card_section
-from fer.report import CONFUSION_PNG, CURVES_PNG, METRICS_JSON
+from fer.report import CONFUSION_PNG, CURVES_PNG, read_metrics
 
 CARD_TEMPLATE = """---
 {card_data}
@@ -102,7 +101,7 @@ def distillation_text(config: dict, student_seconds: float) -> str:
     if not teachers:
         return ""
     weight, temperature = config["distill_weight"], config["distill_temperature"]
-    runs = [teacher_run(teacher) for teacher in teachers]
+    runs = [read_metrics(teacher) for teacher in teachers]
     known_seconds = [run["train_seconds"] for run in runs if run]
     total = (f"; all runs together (the teachers' and this one's training): "
              f"{(sum(known_seconds) + student_seconds) / 60:.0f} min" if len(known_seconds) == len(teachers) else "")
@@ -115,12 +114,6 @@ def distillation_text(config: dict, student_seconds: float) -> str:
             f"  In each step the teachers see the student's augmented batch; their probabilities softened by temperature "
             f"{temperature} are averaged, and the loss is (1 − {weight}) × the hard-label loss + {weight} × {temperature}² × "
             f"KL(teachers ‖ student softened by {temperature})\n")
-
-
-def teacher_run(teacher: str) -> dict | None:
-    """The teacher's metrics.json, if it is a local folder that has one."""
-    metrics_file = Path(teacher) / METRICS_JSON
-    return json.loads(metrics_file.read_text()) if metrics_file.exists() else None
 
 
 def weights_storage_text(model) -> str:

@@ -57,6 +57,12 @@ def plot_training_curves(history: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
+def read_metrics(folder) -> dict | None:
+    """The metrics.json a finished run wrote into `folder`, if there is one."""
+    path = Path(folder) / METRICS_JSON
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def write_reports(out_dir: Path, result: dict, state: dict, uncorrected: dict | None = None) -> None:
     """`uncorrected`: the validation results without the prior correction, when there is one."""
     (out_dir / METRICS_JSON).write_text(json.dumps({

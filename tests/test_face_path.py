@@ -71,4 +71,3 @@ def test_downsampling_keeps_fine_detail():
     stripes = np.tile(np.array([0, 255], dtype=np.uint8).repeat(4), 24)[None, :].repeat(192, 0)
     small = to_gray_array(Image.fromarray(stripes))
     assert small.shape == (48, 48) and small.std() > 75
-
