@@ -1,10 +1,11 @@
 """Latency of the app's path for one face, and the webcam frame rate, on this machine.
 
-    python benchmarks/app_latency.py [--runs 30]
+    python benchmarks/app_latency.py [--runs 30] [--model fer/pretrained [runs/NAME ...]]
 
 Upload: decode a 512×512 portrait → detect → crop → classify (TTA as in the app) → probabilities;
 detector and classifier times are reported separately. Webcam: the stream handler on a 640×480
-frame with one face (detect, classify, draw), frames processed per second.
+frame with one face (detect, classify, draw), frames processed per second. Several models are
+measured one after the other in the same run, so their ratio holds on a noisy machine.
 """
 
 import argparse
@@ -31,15 +32,11 @@ def webcam_frame() -> np.ndarray:
     return np.asarray(frame)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-    model = load_classifier(BUNDLED_MODEL)
+def measure(model, runs: int) -> None:
     upload = (ROOT / "examples" / "astronaut.jpg").read_bytes()
     for tta in ("tencrop", "flip", "none"):
         totals, detects, classifies = [], [], []
-        for _ in range(args.runs + 3):
+        for _ in range(runs + 3):
             started = time.perf_counter()
             analysis = analyze(open_image(upload), model, tta=tta)
             totals.append((time.perf_counter() - started) * 1000)
@@ -54,10 +51,19 @@ def main() -> None:
     for tta in ("tencrop", "none"):
         handlers.on_frame(frame, tta, 10)
         started = time.perf_counter()
-        for _ in range(args.runs):
+        for _ in range(runs):
             handlers.on_frame(frame, tta, 10)
-        print(f"webcam 640x480, 1 face, tta={tta:<7}: {args.runs / (time.perf_counter() - started):5.1f} frames/s processed")
+        print(f"webcam 640x480, 1 face, tta={tta:<7}: {runs / (time.perf_counter() - started):5.1f} frames/s processed")
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--model", nargs="+", default=[str(BUNDLED_MODEL)], help="one or more model folders or Hub ids")
+    args = parser.parse_args()
+    for source in args.model:
+        print(f"model {source}:")
+        measure(load_classifier(source), args.runs)
 
 if __name__ == "__main__":
     main()
