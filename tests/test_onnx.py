@@ -35,7 +35,8 @@ def onnx_probabilities(path, model: EmotionClassifier, faces: torch.Tensor) -> n
 
 def assert_same_predictions(onnx_result: np.ndarray, torch_result: torch.Tensor):
     assert onnx_result.shape == tuple(torch_result.shape)
-    assert np.abs(onnx_result - torch_result.numpy()).max() < 1e-4
+    # float32 sums in another order: the width-64 net's probabilities differ by up to ~1.5e-4
+    assert np.abs(onnx_result - torch_result.numpy()).max() < 5e-4
     assert (onnx_result.argmax(1) == torch_result.argmax(1).numpy()).all()
 
 
@@ -83,7 +84,7 @@ def test_the_card_example_averages_the_mirrored_view_as_documented(monkeypatch):
     exec(code, namespace)  # noqa: S102 - the card's own five lines
     views = view_probabilities(model, tta_views(faces, model.input_size, "flip"))
     expected = corrected(views, model.prior_correction).mean(0)
-    assert np.abs(namespace["probabilities"] - expected.numpy()).max() < 1e-4
+    assert_same_predictions(namespace["probabilities"], expected)
 
 
 def test_the_export_command_writes_the_onnx_file_and_one_card_section(tmp_path, capsys):
