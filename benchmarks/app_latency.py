@@ -65,5 +65,6 @@ def main() -> None:
         print(f"model {source}:")
         measure(load_classifier(source), args.runs)
 
+
 if __name__ == "__main__":
     main()
