@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from fer.dataset import load_fer  # noqa: E402
 from fer.evaluate import labels_in_model_order  # noqa: E402
-from fer.faces import crop_face, find_faces  # noqa: E402
+from fer.faces import face_crops, find_faces  # noqa: E402
 from fer.model import load_classifier  # noqa: E402
 from fer.onnx_export import ONNX_NAME  # noqa: E402
 from fer.probabilities import predict_probabilities  # noqa: E402
@@ -35,7 +35,7 @@ def example_faces() -> np.ndarray:
     crops = []
     for path in sorted((ROOT / "examples").glob("*.jpg")):
         picture = Image.open(path).convert("RGB")
-        crops += [crop_face(picture, face) for face in find_faces(picture, 10)[0]]
+        crops += [crop for face in find_faces(picture, 10)[0] for crop in face_crops(picture, face)]
     return np.stack(crops)
 
 

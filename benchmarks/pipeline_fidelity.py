@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from fer.dataset import load_fer  # noqa: E402
 from fer.evaluate import labels_in_model_order  # noqa: E402
-from fer.faces import DETECTED, crop_face, find_faces  # noqa: E402
+from fer.faces import DETECTED, face_crops, find_faces  # noqa: E402
 from fer.image import open_image  # noqa: E402
 from fer.model import BUNDLED_MODEL, load_classifier  # noqa: E402
-from fer.probabilities import DEFAULT_TTA, TTA_MODES, predict_probabilities  # noqa: E402
+from fer.probabilities import DEFAULT_TTA, TTA_MODES, face_probabilities, predict_probabilities  # noqa: E402
 
 
 def upscaled(face: Image.Image, factor: int) -> Image.Image:
@@ -69,19 +69,19 @@ CASES = {
 }
 
 
-def app_crops(files: list[bytes], desc: str) -> tuple[torch.Tensor, float]:
-    """Each file as an upload: the largest face's 48×48 crop, and the share of files with a detected face."""
+def app_crops(files: list[bytes], desc: str) -> tuple[list[list[np.ndarray]], float]:
+    """Each file as an upload: the largest face's 48×48 crops, and the share of files with a detected face."""
     crops, detected = [], 0
     for file in tqdm(files, desc=desc, unit="img", leave=False):
         image = open_image(file)
         faces, _ = find_faces(image)
-        crops.append(crop_face(image, faces[0]))
+        crops.append(face_crops(image, faces[0]))
         detected += faces[0].kind == DETECTED
-    return torch.from_numpy(np.stack(crops)), detected / len(files)
+    return crops, detected / len(files)
 
 
-def accuracy(model, faces: torch.Tensor, true: torch.Tensor, tta: str) -> float:
-    return (predict_probabilities(model, faces, tta=tta).argmax(1) == true).double().mean().item()
+def share_right(probabilities: torch.Tensor, true: torch.Tensor) -> float:
+    return (probabilities.argmax(1) == true).double().mean().item()
 
 
 def main() -> None:
@@ -97,7 +97,8 @@ def main() -> None:
     data = load_fer(args.dataset)
     images = data.splits[args.split].images[:args.limit]
     true = {source: labels_in_model_order(data, args.split, model)[:args.limit] for source, model in models.items()}
-    straight = {source: accuracy(model, images, true[source], args.tta) for source, model in models.items()}
+    straight = {source: share_right(predict_probabilities(model, images, args.tta), true[source])
+                for source, model in models.items()}
     print(f"{args.split}: {len(images)} faces, TTA {args.tta}; accuracy (gap to straight-fed, points) per model\n")
     print("| input | faces detected | " + " | ".join(f"`{source}`" for source in models) + " |")
     print("|---|---|" + "---|" * len(models))
@@ -107,7 +108,7 @@ def main() -> None:
     for name in args.cases:
         crops, detected = app_crops([CASES[name](face) for face in faces], name)
         cells = [f"{value:.2%} ({100 * (value - straight[source]):+.2f})"
-                 for source, value in ((source, accuracy(model, crops, true[source], args.tta))
+                 for source, value in ((source, share_right(face_probabilities(model, crops, args.tta), true[source]))
                                        for source, model in models.items())]
         print(f"| {name} | {detected:.1%} | " + " | ".join(cells) + " |", flush=True)
 

@@ -6,18 +6,17 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from PIL import Image
 
-from fer.faces import DEFAULT_MAX_FACES, Face, crop_face, find_faces
+from fer.faces import DEFAULT_MAX_FACES, Face, face_crops, find_faces
 from fer.model import EmotionClassifier
-from fer.probabilities import DEFAULT_TTA, predict_probabilities
+from fer.probabilities import DEFAULT_TTA, face_probabilities
 
 
 @dataclass
 class FaceResult:
     face: Face
-    crop: np.ndarray  # the 48×48 grayscale the model saw
+    crop: np.ndarray  # the 48×48 grayscale the model saw (the first, if it saw several framings)
     probabilities: dict[str, float]  # every class, in the model's order
 
     @property
@@ -53,10 +52,10 @@ def analyze(image: Image.Image, model: EmotionClassifier, tta: str = DEFAULT_TTA
     """Find the faces of an RGB picture and classify them all in one batch."""
     started = time.perf_counter()
     faces, notes = find_faces(image, max_faces)
-    crops = [crop_face(image, face) for face in faces]
+    crops = [face_crops(image, face) for face in faces]
     detected = time.perf_counter()
-    probabilities = predict_probabilities(model, torch.from_numpy(np.stack(crops)), tta=tta)
+    probabilities = face_probabilities(model, crops, tta=tta)
     classified = time.perf_counter()
-    results = [FaceResult(face, crop, dict(zip(model.labels, row.tolist())))
-               for face, crop, row in zip(faces, crops, probabilities)]
+    results = [FaceResult(face, framings[0], dict(zip(model.labels, row.tolist())))
+               for face, framings, row in zip(faces, crops, probabilities)]
     return Analysis(results, notes, (detected - started) * 1000, (classified - detected) * 1000)

@@ -29,13 +29,17 @@ MIN_FACE_SIDE = 12
 # FER-2013 frames a face in a square 1.08 × √(w·h) of YuNet's box around the box's centre (median over
 # 3,000 training faces: python benchmarks/fer_framing.py; docs/face_path.md).
 FRAME_SCALE = 1.08
-# When that square would cover at least this share of the picture's short side, the picture already is a
-# face crop (94 % of FER-2013's own pictures pass this: 5th percentile 0.735): take its whole square
-# instead of re-framing it by the box.
+# When that square would cover at least this share of the picture's short side, the picture may already be
+# a face crop (94 % of FER-2013's own pictures pass this: 5th percentile 0.735): its whole square is
+# classified too, and the two averaged (`fer_squares`).
 FILLS_PICTURE = 0.75
 # FER-2013's eyes are level within about ±10° (10th–90th percentile of its roll: −7.6° to +9.5°); a head
 # tilted further is turned back to that band.
 ROLL_TOLERANCE_DEGREES = 10.0
+# YuNet misses about 1 % of FER-2013's faces turned by 20° (against 0.4 % upright); when it finds no face, the
+# picture is searched again turned by these angles, which finds three quarters of those
+# (python benchmarks/pipeline_fidelity.py; docs/face_path.md).
+RETRY_TURNS_DEGREES = (25.0, -25.0)
 DEFAULT_MAX_FACES = 10
 DETECTED, WHOLE_IMAGE, CENTRE_SQUARE = "detected", "whole image", "centre square"
 
@@ -94,6 +98,33 @@ def detect_faces(image: Image.Image) -> list[Face]:
     return sorted(faces, key=lambda face: face.box[2] * face.box[3], reverse=True)
 
 
+def detect_turned_faces(image: Image.Image) -> list[Face]:
+    """The faces YuNet finds in the picture turned by each of `RETRY_TURNS_DEGREES`, from the turn whose best face
+    scores highest (its head the most upright, where YuNet's landmarks are reliable), mapped back into the picture."""
+    found = []
+    for degrees in RETRY_TURNS_DEGREES:
+        turned = image.rotate(degrees, Image.Resampling.BICUBIC, expand=True, fillcolor=(128, 128, 128))
+        faces = [turned_back(face, degrees, turned.size, image.size) for face in detect_faces(turned)]
+        if faces:
+            found.append(faces)
+    return max(found, key=lambda faces: max(face.score for face in faces), default=[])
+
+
+def turned_back(face: Face, degrees: float, turned_size: tuple[int, int], picture_size: tuple[int, int]) -> Face:
+    """A face found in the picture turned anticlockwise by `degrees` (PIL's `rotate` with `expand`), in the
+    picture's own coordinates: the box keeps its size around its centre turned back; landmarks are turned back."""
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+
+    def back(point: tuple[float, float]) -> tuple[int, int]:
+        dx, dy = point[0] - turned_size[0] / 2, point[1] - turned_size[1] / 2
+        return round(picture_size[0] / 2 + dx * cos - dy * sin), round(picture_size[1] / 2 + dx * sin + dy * cos)
+
+    x, y, width, height = face.box
+    centre_x, centre_y = back((x + width / 2, y + height / 2))
+    return Face((round(centre_x - width / 2), round(centre_y - height / 2), width, height), face.score, DETECTED,
+                tuple(back(point) for point in face.landmarks))
+
+
 def find_faces(image: Image.Image, max_faces: int = DEFAULT_MAX_FACES) -> tuple[list[Face], list[str]]:
     """The faces to classify (at most `max_faces`, largest first) and notes for the visitor."""
     width, height = image.size
@@ -101,7 +132,7 @@ def find_faces(image: Image.Image, max_faces: int = DEFAULT_MAX_FACES) -> tuple[
         side = min(width, height)
         centre = Face(((width - side) // 2, (height - side) // 2, side, side), 0.0, CENTRE_SQUARE)
         return [centre], ["The face detector is not available on this platform: classified the centre of the picture."]
-    faces = detect_faces(image)
+    faces = detect_faces(image) or detect_turned_faces(image)
     if not faces:
         return [Face((0, 0, width, height), 0.0, WHOLE_IMAGE)], [
             "No face found: classified the whole picture as one face."]
@@ -111,28 +142,41 @@ def find_faces(image: Image.Image, max_faces: int = DEFAULT_MAX_FACES) -> tuple[
     return faces[:max_faces], notes
 
 
-def crop_face(image: Image.Image, face: Face) -> np.ndarray:
-    """The face framed as FER-2013 frames its faces, as 48×48 uint8 grayscale.
+def face_crops(image: Image.Image, face: Face) -> list[np.ndarray]:
+    """The 48×48 uint8 grayscale crops whose predictions are averaged for one face (`fer_squares`).
 
-    The square stays inside the picture where it can; only a tilted head's turned square reaches past
+    The squares stay inside the picture where they can; only a tilted head's turned square reaches past
     it, and there the picture's edge pixels are repeated (never black: the model never saw black borders).
     """
     x, y, width, height = face.box
     if face.kind != DETECTED:
-        return to_gray_array(image.crop((x, y, x + width, y + height)))
-    centre, side = fer_square(face.box, image.size)
-    return to_gray_array(square_around(image, centre, side, excess_roll_degrees(face.landmarks)))
+        return [to_gray_array(image.crop((x, y, x + width, y + height)))]
+    roll = excess_roll_degrees(face.landmarks)
+    return [to_gray_array(square_around(image, centre, side, roll)) for centre, side in fer_squares(face.box, image.size)]
 
 
-def fer_square(box: tuple[int, int, int, int], picture_size: tuple[int, int]) -> tuple[tuple[float, float], float]:
-    """Centre and side of the square FER-2013 would show around a detected box, moved inside the picture."""
+def fer_squares(box: tuple[int, int, int, int],
+                picture_size: tuple[int, int]) -> list[tuple[tuple[float, float], float]]:
+    """Centre and side of the square FER-2013 would show around a detected box, moved inside the picture;
+    and, when that square covers `FILLS_PICTURE` of the picture's short side, the picture's whole square too.
+
+    Such a picture may itself be a face crop (its whole square is then FER-2013's framing) or a headshot
+    with room around the face (then the box's square is): the box scatters ±13 % around FER-2013's
+    framing, too much to tell which, so the app averages both (docs/face_path.md).
+    """
     x, y, width, height = box
+    box_centre, short_side = (x + width / 2, y + height / 2), min(picture_size)
     side = FRAME_SCALE * math.sqrt(width * height)
-    if side >= FILLS_PICTURE * min(picture_size):
-        side = min(picture_size)
-    centre = tuple(min(max(middle, side / 2), extent - side / 2)
-                   for middle, extent in zip((x + width / 2, y + height / 2), picture_size))
-    return centre, side
+    if side >= FILLS_PICTURE * short_side and round(side) < short_side:
+        return [(moved_inside(box_centre, side, picture_size), side),
+                (moved_inside(box_centre, short_side, picture_size), short_side)]
+    side = min(side, short_side)
+    return [(moved_inside(box_centre, side, picture_size), side)]
+
+
+def moved_inside(centre: tuple[float, float], side: float, picture_size: tuple[int, int]) -> tuple[float, float]:
+    """The nearest centre to `centre` at which a square of `side` (≤ the short side) lies inside the picture."""
+    return tuple(min(max(middle, side / 2), extent - side / 2) for middle, extent in zip(centre, picture_size))
 
 
 def excess_roll_degrees(landmarks: tuple[tuple[int, int], ...]) -> float:

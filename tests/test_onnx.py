@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from fer import onnx_export, training
-from fer.faces import crop_face, find_faces
+from fer.faces import face_crops, find_faces
 from fer.model import BUNDLED_MODEL, EmotionClassifier, load_classifier
 from fer.probabilities import corrected, predict_probabilities, tta_views, view_probabilities
 from fer.tensors import normalize
@@ -23,7 +23,7 @@ def example_faces() -> torch.Tensor:
     crops = []
     for path in sorted(EXAMPLES.glob("*.jpg")):
         picture = Image.open(path).convert("RGB")
-        crops += [crop_face(picture, face) for face in find_faces(picture, 10)[0]]
+        crops += [crop for face in find_faces(picture, 10)[0] for crop in face_crops(picture, face)]
     return torch.from_numpy(np.stack(crops))
 
 
