@@ -48,10 +48,10 @@ class Analysis:
 
 
 def analyze(image: Image.Image, model: EmotionClassifier, tta: str = DEFAULT_TTA,
-            max_faces: int = DEFAULT_MAX_FACES) -> Analysis:
-    """Find the faces of an RGB picture and classify them all in one batch."""
+            max_faces: int = DEFAULT_MAX_FACES, second_look: bool = True) -> Analysis:
+    """Find the faces of an RGB picture (`fer.faces.find_faces`) and classify them all in one batch."""
     started = time.perf_counter()
-    faces, notes = find_faces(image, max_faces)
+    faces, notes = find_faces(image, max_faces, second_look)
     crops = [face_crops(image, face) for face in faces]
     detected = time.perf_counter()
     probabilities = face_probabilities(model, crops, tta=tta)

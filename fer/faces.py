@@ -125,14 +125,17 @@ def turned_back(face: Face, degrees: float, turned_size: tuple[int, int], pictur
                 tuple(back(point) for point in face.landmarks))
 
 
-def find_faces(image: Image.Image, max_faces: int = DEFAULT_MAX_FACES) -> tuple[list[Face], list[str]]:
-    """The faces to classify (at most `max_faces`, largest first) and notes for the visitor."""
+def find_faces(image: Image.Image, max_faces: int = DEFAULT_MAX_FACES,
+               second_look: bool = True) -> tuple[list[Face], list[str]]:
+    """The faces to classify (at most `max_faces`, largest first) and notes for the visitor. `second_look`:
+    search a picture with no face found again, turned (`detect_turned_faces`); streams skip it, since it
+    costs an empty frame several detections and the next frame is another chance."""
     width, height = image.size
     if detector is None:
         side = min(width, height)
         centre = Face(((width - side) // 2, (height - side) // 2, side, side), 0.0, CENTRE_SQUARE)
         return [centre], ["The face detector is not available on this platform: classified the centre of the picture."]
-    faces = detect_faces(image) or detect_turned_faces(image)
+    faces = detect_faces(image) or (detect_turned_faces(image) if second_look else [])
     if not faces:
         return [Face((0, 0, width, height), 0.0, WHOLE_IMAGE)], [
             "No face found: classified the whole picture as one face."]
@@ -152,7 +155,8 @@ def face_crops(image: Image.Image, face: Face) -> list[np.ndarray]:
     if face.kind != DETECTED:
         return [to_gray_array(image.crop((x, y, x + width, y + height)))]
     roll = excess_roll_degrees(face.landmarks)
-    return [to_gray_array(square_around(image, centre, side, roll)) for centre, side in fer_squares(face.box, image.size)]
+    return [to_gray_array(square_around(image, centre, side, roll))
+            for centre, side in fer_squares(face.box, image.size)]
 
 
 def fer_squares(box: tuple[int, int, int, int],

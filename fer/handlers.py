@@ -24,12 +24,12 @@ class Handlers:
     def __init__(self, model: EmotionClassifier, clock=time.monotonic):
         self.model, self.clock = model, clock  # the clock: seconds, for the webcam's smoothing
 
-    def _analyze(self, picture, tta: str, max_faces: int) -> tuple:
+    def _analyze(self, picture, tta: str, max_faces: int, second_look: bool = True) -> tuple:
         try:
             image = open_image(picture)
         except ImageError as error:
             raise gr.Error(str(error), print_exception=False) from None
-        return image, analyze(image, self.model, tta=tta, max_faces=int(max_faces))
+        return image, analyze(image, self.model, tta=tta, max_faces=int(max_faces), second_look=second_look)
 
     def on_upload(self, picture, tta: str, max_faces: int):
         """Annotated photo, chart and Grad-CAM of the largest face, face table, face picker, state, JSON."""
@@ -66,7 +66,7 @@ class Handlers:
         tracker = tracker or Tracker()
         if frame is None:
             return None, chart.probability_frame(None, self.model.labels), tracker
-        image, analysis = self._analyze(frame, tta, max_faces)
+        image, analysis = self._analyze(frame, tta, max_faces, second_look=False)
         tracker.smoothing_s = DEFAULT_SMOOTHING_S if steady else 0
         faces = tracked(analysis.faces, tracker, self.clock())
         return (np.asarray(chart.annotate_tracked(image, faces, selected=0)),

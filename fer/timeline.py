@@ -129,8 +129,8 @@ def track_faces(picture: Image.Image, time_s: float, model: EmotionClassifier, t
                 tta: str, max_faces: int) -> list[TrackedFace]:
     """The detected faces of one picture with their track ids and smoothed probabilities (a frame
     without a face has none: the whole-picture fallback of photos would start a bogus track)."""
-    return tracked([result for result in analyze(picture, model, tta=tta, max_faces=max_faces).faces
-                    if result.face.kind != WHOLE_IMAGE], tracker, time_s)
+    analysis = analyze(picture, model, tta=tta, max_faces=max_faces, second_look=False)
+    return tracked([result for result in analysis.faces if result.face.kind != WHOLE_IMAGE], tracker, time_s)
 
 
 def tracked(results: list[FaceResult], tracker: Tracker, time_s: float) -> list[TrackedFace]:

@@ -2,12 +2,16 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from fer import chart, faces
 from fer.analysis import analyze
 from fer.faces import CENTRE_SQUARE, DETECTED, WHOLE_IMAGE
+from fer.handlers import Handlers
 from fer.image import ImageError, open_image
 from fer.model import BUNDLED_MODEL, load_classifier
+from fer.timeline import track_faces
+from fer.tracks import Tracker
 from tests.images import EXAMPLES, astronaut, hostile_files, odd_but_valid_files
 
 
@@ -78,6 +82,18 @@ def test_a_missed_tilted_face_is_found_in_the_turned_picture_and_mapped_back(mon
     [found, *_], notes = faces.find_faces(picture)
     assert found.kind == DETECTED and not notes
     assert np.abs(np.array(found.landmarks) - true_landmarks).max() <= 8
+
+
+def test_webcam_frames_and_video_frames_get_no_second_look(monkeypatch, model):
+    def second_look(image):
+        raise AssertionError("a stream frame was searched again, turned")
+    monkeypatch.setattr(faces, "detect_turned_faces", second_look)
+    blank = np.full((480, 640, 3), 90, dtype=np.uint8)
+    annotated, _, _ = Handlers(model).on_frame(blank, "none", 10)
+    assert annotated.shape == blank.shape
+    assert track_faces(Image.fromarray(blank), 0.0, model, Tracker(), "none", 10) == []
+    with pytest.raises(AssertionError, match="searched again"):  # an upload does get it
+        analyze(Image.fromarray(blank), model)
 
 
 @pytest.mark.parametrize("name, message", [
