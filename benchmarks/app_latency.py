@@ -11,7 +11,6 @@ same run, so their ratio holds on a noisy machine.
 
 import argparse
 import io
-import math
 import statistics
 import sys
 import time
@@ -23,7 +22,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from fer.analysis import analyze  # noqa: E402
-from fer.faces import FRAME_SCALE, detect_faces  # noqa: E402
+from fer.faces import detect_faces, fer_squares  # noqa: E402
 from fer.handlers import Handlers  # noqa: E402
 from fer.image import open_image  # noqa: E402
 from fer.model import BUNDLED_MODEL, load_classifier  # noqa: E402
@@ -40,9 +39,8 @@ def headshot() -> bytes:
     """grace_hopper.jpg cut to a headshot whose face's FER-2013 square covers 0.83 of it: the app classifies
     both that square and the whole picture (`fer.faces.fer_squares`)."""
     picture = Image.open(ROOT / "examples" / "grace_hopper.jpg").convert("RGB")
-    x, y, width, height = detect_faces(picture)[0].box
-    half = FRAME_SCALE * math.sqrt(width * height) / 0.83 / 2
-    centre_x, centre_y = x + width / 2, y + height / 2
+    [((centre_x, centre_y), side)] = fer_squares(detect_faces(picture)[0].box, picture.size)
+    half = side / 0.83 / 2
     buffer = io.BytesIO()
     picture.crop((round(centre_x - half), round(centre_y - half), round(centre_x + half), round(centre_y + half))).save(
         buffer, format="JPEG", quality=92)

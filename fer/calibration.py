@@ -15,7 +15,7 @@ import torch
 
 from fer.dataset import FerData
 from fer.model import EmotionClassifier
-from fer.probabilities import DEFAULT_TTA, predict_probabilities
+from fer.probabilities import DEFAULT_TTA, uncorrected_probabilities
 
 MATCHING_STEPS = 300
 STEP_SIZE = 0.2  # each step closes a fifth of the log-gap; argmax shares are step functions, so small steps settle
@@ -48,7 +48,6 @@ def match_class_prior(model: EmotionClassifier, data: FerData,
                       tta: str = DEFAULT_TTA) -> tuple[EmotionClassifier, torch.Tensor]:
     """The model with multipliers fitted on the validation images (not their labels), and its
     uncorrected probabilities for those images."""
-    uncorrected = model.with_prior_correction(None)
-    probabilities = predict_probabilities(uncorrected, data.splits["validation"].images, tta=tta)
+    probabilities = uncorrected_probabilities(model, data.splits["validation"].images, tta=tta)
     weights = prior_matching_weights(probabilities, training_class_counts(data, model.labels))
     return model.with_prior_correction([round(weight, 4) for weight in weights]), probabilities
