@@ -3,14 +3,13 @@
     python benchmarks/app_latency.py [--runs 30] [--model fer/pretrained [runs/NAME ...]]
 
 Upload: decode a 512×512 portrait → detect → crop → classify (TTA as in the app) → probabilities;
-detector and classifier times are reported separately; then a tight headshot, whose face the app
-classifies in two framings. Webcam: the stream handler on a 640×480 frame with one face (detect,
+detector and classifier times are reported separately (the classifier sees each face in two framings,
+`fer.faces.fer_squares`). Webcam: the stream handler on a 640×480 frame with one face (detect,
 classify, draw), frames processed per second. Several models are measured one after the other in the
 same run, so their ratio holds on a noisy machine.
 """
 
 import argparse
-import io
 import statistics
 import sys
 import time
@@ -22,7 +21,6 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from fer.analysis import analyze  # noqa: E402
-from fer.faces import detect_faces, fer_squares  # noqa: E402
 from fer.handlers import Handlers  # noqa: E402
 from fer.image import open_image  # noqa: E402
 from fer.model import BUNDLED_MODEL, load_classifier  # noqa: E402
@@ -33,18 +31,6 @@ def webcam_frame() -> np.ndarray:
     frame = Image.new("RGB", (640, 480), (70, 70, 80))
     frame.paste(portrait, (160, 50))
     return np.asarray(frame)
-
-
-def headshot() -> bytes:
-    """grace_hopper.jpg cut to a headshot whose face's FER-2013 square covers 0.83 of it: the app classifies
-    both that square and the whole picture (`fer.faces.fer_squares`)."""
-    picture = Image.open(ROOT / "examples" / "grace_hopper.jpg").convert("RGB")
-    [((centre_x, centre_y), side)] = fer_squares(detect_faces(picture)[0].box, picture.size)
-    half = side / 0.83 / 2
-    buffer = io.BytesIO()
-    picture.crop((round(centre_x - half), round(centre_y - half), round(centre_x + half), round(centre_y + half))).save(
-        buffer, format="JPEG", quality=92)
-    return buffer.getvalue()
 
 
 def time_upload(name: str, upload: bytes, model, tta: str, runs: int) -> None:
@@ -65,7 +51,6 @@ def measure(model, runs: int) -> None:
     upload = (ROOT / "examples" / "astronaut.jpg").read_bytes()
     for tta in ("tencrop", "flip", "none"):
         time_upload("512x512", upload, model, tta, runs)
-    time_upload("headshot (2 framings)", headshot(), model, "flip", runs)
     handlers = Handlers(model)
     frame = webcam_frame()
     for tta in ("tencrop", "none"):

@@ -1,5 +1,5 @@
 """How FER-2013 frames its faces, in terms of what YuNet finds: the numbers behind `fer.faces.FRAME_SCALE`,
-`FILLS_PICTURE` and `ROLL_TOLERANCE_DEGREES`.
+`LOOSE_FRAMING` and `ROLL_TOLERANCE_DEGREES`.
 
     python benchmarks/fer_framing.py [--dataset ../shared/fer2013] [--faces 3000]
 

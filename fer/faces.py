@@ -29,10 +29,10 @@ MIN_FACE_SIDE = 12
 # FER-2013 frames a face in a square 1.08 × √(w·h) of YuNet's box around the box's centre (median over
 # 3,000 training faces: python benchmarks/fer_framing.py; docs/face_path.md).
 FRAME_SCALE = 1.08
-# When that square would cover at least this share of the picture's short side, the picture may already be
-# a face crop (94 % of FER-2013's own pictures pass this: 5th percentile 0.735): its whole square is
-# classified too, and the two averaged (`fer_squares`).
-FILLS_PICTURE = 0.75
+# That square is at least 0.735 of FER-2013's own picture for 95 % of its faces (5th percentile): FER's framing
+# reaches about 1/0.75 of it. Every face is also classified in a square this much looser, and the two averaged
+# (`fer_squares`); for a face that nearly fills its picture the looser square is the whole picture.
+LOOSE_FRAMING = 1 / 0.75
 # FER-2013's eyes are level within about ±10° (10th–90th percentile of its roll: −7.6° to +9.5°); a head
 # tilted further is turned back to that band.
 ROLL_TOLERANCE_DEGREES = 10.0
@@ -161,21 +161,21 @@ def face_crops(image: Image.Image, face: Face) -> list[np.ndarray]:
 
 def fer_squares(box: tuple[int, int, int, int],
                 picture_size: tuple[int, int]) -> list[tuple[tuple[float, float], float]]:
-    """Centre and side of the square FER-2013 would show around a detected box, moved inside the picture;
-    and, when that square covers `FILLS_PICTURE` of the picture's short side, the picture's whole square too.
+    """Centre and side of the square FER-2013 would show around a detected box, and of a square `LOOSE_FRAMING`
+    times wider (at most the picture's short side), both moved inside the picture; one square when the first
+    already reaches the short side.
 
-    Such a picture may itself be a face crop (its whole square is then FER-2013's framing) or a headshot
-    with room around the face (then the box's square is): the box scatters ±13 % around FER-2013's
-    framing, too much to tell which, so the app averages both (docs/face_path.md).
+    The box scatters ±13 % around FER-2013's framing, and FER's framing leans loose (10th–90th percentile 0.85
+    to 1.25 of its median): averaging the two framings' predictions loses less than either alone, whether the
+    picture is a photo, a headshot or a face crop (docs/face_path.md, "A looser framing for every face").
     """
     x, y, width, height = box
     box_centre, short_side = (x + width / 2, y + height / 2), min(picture_size)
-    side = FRAME_SCALE * math.sqrt(width * height)
-    if side >= FILLS_PICTURE * short_side and round(side) < short_side:
-        return [(moved_inside(box_centre, side, picture_size), side),
-                (moved_inside(box_centre, short_side, picture_size), short_side)]
-    side = min(side, short_side)
-    return [(moved_inside(box_centre, side, picture_size), side)]
+    side = min(FRAME_SCALE * math.sqrt(width * height), short_side)
+    if round(side) >= short_side:
+        return [(moved_inside(box_centre, short_side, picture_size), short_side)]
+    loose_side = min(LOOSE_FRAMING * side, short_side)
+    return [(moved_inside(box_centre, square, picture_size), square) for square in (side, loose_side)]
 
 
 def moved_inside(centre: tuple[float, float], side: float, picture_size: tuple[int, int]) -> tuple[float, float]:

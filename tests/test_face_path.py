@@ -8,16 +8,17 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from fer.faces import DETECTED, FILLS_PICTURE, FRAME_SCALE, ROLL_TOLERANCE_DEGREES, Face, face_crops, fer_squares
+from fer.faces import DETECTED, FRAME_SCALE, LOOSE_FRAMING, ROLL_TOLERANCE_DEGREES, Face, face_crops, fer_squares
 from fer.model import EmotionClassifier
 from fer.probabilities import corrected, face_probabilities, uncorrected_probabilities
 from fer.tensors import to_gray_array
 
 
-def test_a_face_in_a_large_picture_gets_fer_framing_around_its_box():
-    [(centre, side)] = fer_squares((400, 300, 100, 144), (1600, 1200))
-    assert centre == (450, 372)
+def test_a_face_in_a_large_picture_gets_fer_framing_and_a_looser_one_around_its_box():
+    (centre, side), (loose_centre, loose_side) = fer_squares((400, 300, 100, 144), (1600, 1200))
+    assert centre == loose_centre == (450, 372)
     assert side == pytest.approx(FRAME_SCALE * 120)
+    assert loose_side == pytest.approx(LOOSE_FRAMING * FRAME_SCALE * 120)
 
 
 def test_a_face_whose_square_reaches_past_the_picture_is_framed_by_the_whole_picture():
@@ -44,10 +45,12 @@ def test_a_face_seen_in_two_framings_gets_their_average_corrected_once():
     assert face_probabilities(model, []).shape == (0, 7)
 
 
-def test_a_face_at_the_edge_keeps_its_square_inside_the_picture():
-    [(centre, side)] = fer_squares((0, 10, 60, 60), (400, 300))
-    assert side < FILLS_PICTURE * 300
-    assert centre[0] - side / 2 == 0 and centre[1] - side / 2 >= 0
+def test_a_face_at_the_edge_keeps_both_its_squares_inside_the_picture():
+    squares = fer_squares((0, 10, 60, 60), (400, 300))
+    assert len(squares) == 2
+    for centre, side in squares:
+        assert side < 300
+        assert centre[0] - side / 2 == 0 and centre[1] - side / 2 >= 0
 
 
 def test_no_black_border_even_where_a_turned_square_leaves_the_picture():
