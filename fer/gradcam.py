@@ -21,8 +21,10 @@ DISPLAY_SIZE = 192
 
 
 def last_feature_layer(model: EmotionClassifier) -> nn.Module:
-    """The last ReLU of the convolutional part: the finest maps that still see the whole face."""
-    return [module for module in model.net.features if isinstance(module, nn.ReLU)][-1]
+    """The last ReLU of the convolutional part (a layer of it, or a residual block's output): the finest maps
+    that still see the whole face."""
+    parts = [part for layer in model.net.features for part in (layer, *layer.children())]
+    return [part for part in parts if isinstance(part, nn.ReLU)][-1]
 
 
 def heat_map(model: EmotionClassifier, face: np.ndarray, class_index: int) -> np.ndarray:

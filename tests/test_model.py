@@ -9,7 +9,7 @@ from fer.model import BUNDLED_MODEL, EmotionClassifier, ModelLoadError, load_cla
 from fer.probabilities import predict_probabilities
 
 
-@pytest.mark.parametrize("arch, input_size", [("vgg", 40), ("vgg_se", 40), ("seed", 48)])
+@pytest.mark.parametrize("arch, input_size", [("vgg", 40), ("vgg_se", 40), ("resnet", 40), ("seed", 48)])
 def test_save_load_round_trip_gives_identical_outputs(tmp_path, arch, input_size):
     torch.manual_seed(0)
     model = EmotionClassifier(arch=arch, labels=["a", "b", "c"], input_size=input_size, width=8).eval()
@@ -29,6 +29,16 @@ def test_vgg_se_is_the_vgg_network_with_gates_on_its_last_two_stages():
     def conv_shapes(model):
         return [layer.weight.shape for layer in model.net.features if isinstance(layer, nn.Conv2d)]
     assert conv_shapes(plain) == conv_shapes(gated)
+
+
+def test_resnet_halves_its_maps_three_times_and_grad_cam_watches_its_last_block():
+    from fer.gradcam import last_feature_layer
+    resnet = EmotionClassifier(arch="resnet", width=8)
+    assert resnet.net.features(torch.zeros(1, 1, 40, 40)).shape == (1, 64, 5, 5)
+    assert last_feature_layer(resnet) is resnet.net.features[-1].output
+    for arch in ("vgg", "vgg_se"):  # the last conv's ReLU, not one inside a squeeze-and-excitation gate
+        vgg = EmotionClassifier(arch=arch, width=8)
+        assert last_feature_layer(vgg) is [layer for layer in vgg.net.features if isinstance(layer, nn.ReLU)][-1]
 
 
 @pytest.mark.parametrize("change, message", [

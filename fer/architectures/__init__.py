@@ -2,9 +2,9 @@
 
 from torch import nn
 
-from fer.architectures import seed, vgg, vgg_se
+from fer.architectures import resnet, seed, vgg, vgg_se
 
-ARCHITECTURES = {"seed": seed.SeedCNN, "vgg": vgg.VGGBN, "vgg_se": vgg_se.VGGSE}
+ARCHITECTURES = {"seed": seed.SeedCNN, "vgg": vgg.VGGBN, "vgg_se": vgg_se.VGGSE, "resnet": resnet.ResNet}
 
 
 def build(arch: str, num_classes: int, input_size: int, width: int, dropout: float) -> nn.Module:
