@@ -7,15 +7,14 @@ pooling, dropout and one linear layer. Width 32 (2.8 M parameters) trains at abo
 
 from torch import nn
 
-from fer.architectures.vgg import conv_bn_relu
+from fer.architectures.vgg import conv_bn_relu, pooled_classifier
 
 
 class BasicBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout))
+            *conv_bn_relu(cin, cout, stride), nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout))
         nn.init.zeros_(self.body[-1].weight)  # each block starts as the identity (Goyal et al. 2017)
         self.shortcut = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
             nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
@@ -35,8 +34,7 @@ class ResNet(nn.Module):
             layers += [BasicBlock(cin, cout, stride=1 if stage == 0 else 2), BasicBlock(cout, cout, stride=1)]
             cin = cout
         self.features = nn.Sequential(*layers)
-        self.classifier = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, num_classes))
+        self.classifier = pooled_classifier(cin, num_classes, dropout)
 
     def forward(self, x):
         return self.classifier(self.features(x))

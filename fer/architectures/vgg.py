@@ -8,8 +8,12 @@ parameter count small (about 3 M at width 48) and lets the net take any input si
 from torch import nn
 
 
-def conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+def conv_bn_relu(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+def pooled_classifier(channels: int, num_classes: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes))
 
 
 class VGGBN(nn.Module):
@@ -23,8 +27,7 @@ class VGGBN(nn.Module):
             layers += self.stage_end(stage, cout) + [nn.MaxPool2d(2)]
             cin = cout
         self.features = nn.Sequential(*layers)
-        self.classifier = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, num_classes))
+        self.classifier = pooled_classifier(cin, num_classes, dropout)
 
     def stage_end(self, stage: int, channels: int) -> list[nn.Module]:
         """Layers after the convs of stage 0 to 3, before its pooling: none here; variants add some."""
