@@ -46,7 +46,7 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
   schedule {schedule}, weight decay {weight_decay}, label smoothing {label_smoothing}, dropout {dropout},
   augmentation {augment} (face scale ±{framing}, capture artefacts on a share {capture} of the faces, random erasing {erase},
   mixup alpha {mixup}), class weights `{class_weights}`,
-  focal loss gamma {focal_gamma} (0 = plain cross-entropy),
+  focal loss gamma {focal_gamma} (0 = plain cross-entropy), sharpness-aware minimisation radius {sam} (0 = off),
   moving average of the weights {ema} (0 = none), seed {seed}
 {distillation}{weights_storage}- Hardware: {hardware}; {precision} compute; {threads} threads
 - Training wall time: {train_minutes:.1f} min for {epochs} epochs, per-epoch validation included (measured by `train.py`)
@@ -150,7 +150,7 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
         origin=f"Trained further from the weights of `{config['init_from']}`" if config.get("init_from")
         else "Trained from scratch",
         schedule=schedule_description(config), capture=config.get("capture", 0.0),
-        framing=config.get("framing", 0.1),
+        framing=config.get("framing", 0.1), sam=config.get("sam", 0.0),
         distillation=distillation_text(config, state["train_seconds"]), weights_storage=weights_storage_text(model),
         **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay",
                                         "label_smoothing", "dropout", "augment", "erase", "mixup", "class_weights",

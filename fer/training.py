@@ -54,6 +54,7 @@ class TrainConfig:
     mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) blend of image pairs; 0 = off
     class_weights: str = "none"
     focal_gamma: float = 0.0  # focal loss: scale each class's term by (1 - p)^gamma, easy examples count less; 0 = off
+    sam: float = 0.0  # radius of sharpness-aware minimisation (`sharpness_aware_gradients`), two passes a step; 0 = off
     input_size: int = 40
     width: int = 44
     dropout: float = 0.3
@@ -274,6 +275,23 @@ def training_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConf
     return (1 - weight) * hard + weight * distillation_loss(logits, soft_targets, config.distill_temperature)
 
 
+def sharpness_aware_gradients(model: torch.nn.Module, radius: float, loss_at_weights) -> None:
+    """Sharpness-aware minimisation (Foret et al. 2021): replace the gradients `model` holds by those of
+    `loss_at_weights()` at the point `radius` away from its weights along them, the nearby worst case, so that
+    the optimizer's step seeks flat minima. The weights are put back as they were."""
+    parameters = [parameter for parameter in model.parameters() if parameter.grad is not None]
+    gradient_norm = torch.linalg.vector_norm(torch.stack([parameter.grad.norm() for parameter in parameters]))
+    ascent = [parameter.grad * (radius / (gradient_norm + 1e-12)) for parameter in parameters]
+    with torch.no_grad():
+        for parameter, step in zip(parameters, ascent):
+            parameter.add_(step)
+    model.zero_grad(set_to_none=True)
+    loss_at_weights().backward()
+    with torch.no_grad():
+        for parameter, step in zip(parameters, ascent):
+            parameter.sub_(step)
+
+
 def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, loss_weights,
               compute: str, description: str, average: AveragedModel | None = None,
               teachers: list[EmotionClassifier] | None = None) -> dict:
@@ -294,13 +312,19 @@ def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, l
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, epoch * steps_per_epoch + step_in_epoch, steps_per_epoch)
         soft_targets = None
-        with precision.autocast(compute):
-            logits = model(inputs)
-            if teachers:  # the very batch the student sees (mixed, if mixup is on): their targets fit it
+        if teachers:  # the very batch the student sees (mixed, if mixup is on): their targets fit it
+            with precision.autocast(compute):
                 soft_targets = teacher_probabilities(teachers, inputs, config.distill_temperature)
-        loss = training_loss(logits, targets, config, loss_weights, partners, share, soft_targets)
+
+        def batch_loss():
+            with precision.autocast(compute):
+                logits = model(inputs)
+            return logits, training_loss(logits, targets, config, loss_weights, partners, share, soft_targets)
+        logits, loss = batch_loss()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if config.sam:
+            sharpness_aware_gradients(model, config.sam, lambda: batch_loss()[1])
         optimizer.step()
         if average is not None:
             average.update_parameters(model)

@@ -38,3 +38,8 @@ def test_card_spells_out_the_restarts_of_the_schedule():
 def test_card_says_when_the_weights_are_stored_in_float16():
     assert "float16" not in card_text()
     assert "Weights stored as float16 in `model.safetensors`" in card_text(weights_dtype="float16")
+
+
+def test_card_states_the_sharpness_aware_radius():
+    assert "sharpness-aware minimisation radius 0.0 (0 = off)" in card_text()
+    assert "sharpness-aware minimisation radius 0.05 (0 = off)" in card_text(sam=0.05)

@@ -150,6 +150,41 @@ def test_a_restart_begins_at_the_weight_average_with_fresh_momentum(local_datase
     assert momentum_buffers == 0, "the optimizer kept its momentum across the restart"
 
 
+def test_sharpness_aware_gradients_are_those_at_the_nearby_worst_point_and_the_weights_stay():
+    model = torch.nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, -2.0, 0.5]]))
+    start = model.weight.detach().clone()
+
+    def loss():
+        return model.weight.pow(4).sum()  # gradient 4·w³
+    loss().backward()
+    gradient = model.weight.grad.clone()
+    training.sharpness_aware_gradients(model, 0.1, loss)
+    worst = start + 0.1 * gradient / gradient.norm()
+    assert torch.allclose(model.weight.detach(), start, atol=1e-7)
+    assert torch.allclose(model.weight.grad, 4 * worst.pow(3))
+    assert not torch.allclose(model.weight.grad, gradient)
+
+
+def test_the_recipe_s_sam_radius_takes_every_step_through_sharpness_aware_gradients(local_dataset, tmp_path,
+                                                                                     monkeypatch):
+    data = load_fer(str(local_dataset))
+    radii, real_sharpness_aware_gradients = [], training.sharpness_aware_gradients
+
+    def note_the_radius(model, radius, loss_at_weights):
+        radii.append(radius)
+        real_sharpness_aware_gradients(model, radius, loss_at_weights)
+    monkeypatch.setattr(training, "sharpness_aware_gradients", note_the_radius)
+    config = training.recipe("default", **{**TINY, "epochs": 1, "sam": 0.05})
+    state = training.train(config, data, tmp_path)
+    steps = -(-len(data.splits["train"]) // config.batch_size)
+    assert radii == [0.05] * steps
+    assert torch.isfinite(torch.tensor(state["history"][0]["train_loss"]))
+    training.train(training.recipe("default", **{**TINY, "epochs": 1}), data, tmp_path / "plain")
+    assert len(radii) == steps, "sharpness-aware minimisation ran with the radius 0"
+
+
 def test_a_mixup_loss_charges_both_labels_by_their_shares():
     config = training.recipe("default", label_smoothing=0.0)
     logits = torch.tensor([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]])
