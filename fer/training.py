@@ -280,7 +280,7 @@ def sharpness_aware_gradients(model: torch.nn.Module, radius: float, loss_at_wei
     `loss_at_weights()` at the point `radius` away from its weights along them, the nearby worst case, so that
     the optimizer's step seeks flat minima. The weights are put back as they were."""
     parameters = [parameter for parameter in model.parameters() if parameter.grad is not None]
-    gradient_norm = torch.linalg.vector_norm(torch.stack([parameter.grad.norm() for parameter in parameters]))
+    gradient_norm = torch.nn.utils.get_total_norm([parameter.grad for parameter in parameters])
     ascent = [parameter.grad * (radius / (gradient_norm + 1e-12)) for parameter in parameters]
     with torch.no_grad():
         for parameter, step in zip(parameters, ascent):
