@@ -11,21 +11,21 @@ from pathlib import Path
 
 import gradio as gr
 
-from fer import cache_sweeper, chart
-from fer.faces import DEFAULT_MAX_FACES
-from fer.handlers import Handlers
-from fer.model import load_for_app
-from fer.probabilities import DEFAULT_TTA, TTA_MODES
-from fer.tracks import DEFAULT_SMOOTHING_S
-from fer.video import DEFAULT_SAMPLE_FPS, MAX_BYTES, MAX_DURATION_S
-from fer.video_handlers import VideoHandlers
+from fer.app import cache_sweeper, chart
+from fer.app.handlers import Handlers
+from fer.app.video_handlers import VideoHandlers
+from fer.face_path.faces import DEFAULT_MAX_FACES
+from fer.model.classifier import load_for_app
+from fer.model.probabilities import DEFAULT_TTA, TTA_MODES
+from fer.video.clip import DEFAULT_SAMPLE_FPS, MAX_BYTES, MAX_DURATION_S
+from fer.video.tracks import DEFAULT_SMOOTHING_S
 
 MAX_FACES_LIMIT = 30
-MAX_FILE_SIZE = f"{MAX_BYTES // 2**20}mb"  # a video's limit; photos are limited by their pixels (fer/image.py)
+MAX_FILE_SIZE = f"{MAX_BYTES // 2**20}mb"  # a video's limit; photos are limited by pixels (fer/face_path/image.py)
 
 
 def decoded_by_fer(image_input: gr.Image) -> gr.Image:
-    """Hand uploads to `fer.image.open_image` undecoded, so a bad file gets its explanation (empty,
+    """Hand uploads to `fer.face_path.image.open_image` undecoded, so a bad file gets its explanation (empty,
     damaged, not a picture, too large) instead of gr.Image's bare 'Error'. Patched on the instance:
     a gr.Image subclass would be treated as a custom component without a frontend."""
     decode_in_gradio = image_input.preprocess

@@ -16,15 +16,15 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from fer import training
-from fer.dataset import DEFAULT_HUB_DATASET
+from fer.training import recipes
+from fer.training.dataset import DEFAULT_HUB_DATASET
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=DEFAULT_HUB_DATASET,
                         help="Hub dataset id, local dataset folder, or Kaggle fer2013.csv (default: %(default)s)")
-    parser.add_argument("--recipe", choices=sorted(training.RECIPES), default="default",
+    parser.add_argument("--recipe", choices=sorted(recipes.RECIPES), default="default",
                         help="preset of all training settings; the options below override it (for `best`, "
                              "whose teachers are trained first, the student's)")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/<recipe>)")
@@ -37,7 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--private", action="store_true", help="create the Hub repo (and Space) as private")
     parser.add_argument("--skip-training", action="store_true", help="only evaluate/push what --out holds")
     settings = parser.add_argument_group("training settings (default: from --recipe)")
-    for field in fields(training.TrainConfig):
+    for field in fields(recipes.TrainConfig):
         flag = "--" + field.name.replace("_", "-")
         if field.type in ("bool", bool):
             settings.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
@@ -54,9 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from fer import pipeline  # heavy imports after --help
-    overrides = {field.name: getattr(args, field.name) for field in fields(training.TrainConfig)}
-    config = training.recipe(args.recipe, **overrides)
+    from fer.training import pipeline  # heavy imports after --help
+    overrides = {field.name: getattr(args, field.name) for field in fields(recipes.TrainConfig)}
+    config = recipes.recipe(args.recipe, **overrides)
     out_dir = args.out or Path("runs") / args.recipe
     return pipeline.run(config, args, out_dir)
 

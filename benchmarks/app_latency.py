@@ -4,7 +4,7 @@
 
 Upload: decode a 512×512 portrait → detect → crop → classify (TTA as in the app) → probabilities;
 detector and classifier times are reported separately (the classifier sees each face in two framings,
-`fer.faces.fer_squares`). Webcam: the stream handler on a 640×480 frame with one face (detect,
+`fer.face_path.faces.fer_squares`). Webcam: the stream handler on a 640×480 frame with one face (detect,
 classify, draw), frames processed per second. Several models are measured one after the other in the
 same run, so their ratio holds on a noisy machine.
 """
@@ -20,10 +20,10 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fer.analysis import analyze  # noqa: E402
-from fer.handlers import Handlers  # noqa: E402
-from fer.image import open_image  # noqa: E402
-from fer.model import BUNDLED_MODEL, load_classifier  # noqa: E402
+from fer.app.handlers import Handlers  # noqa: E402
+from fer.face_path.image import open_image  # noqa: E402
+from fer.model.analysis import analyze  # noqa: E402
+from fer.model.classifier import BUNDLED_MODEL, load_classifier  # noqa: E402
 
 
 def webcam_frame() -> np.ndarray:

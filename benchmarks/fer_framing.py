@@ -1,4 +1,4 @@
-"""How FER-2013 frames its faces, in terms of what YuNet finds: the numbers behind `fer.faces.FRAME_SCALE`,
+"""How FER-2013 frames its faces, in terms of what YuNet finds: the numbers behind `fer.face_path.faces.FRAME_SCALE`,
 `LOOSE_FRAMING` and `ROLL_TOLERANCE_DEGREES`.
 
     python benchmarks/fer_framing.py [--dataset ../shared/fer2013] [--faces 3000]
@@ -18,8 +18,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fer.dataset import load_fer  # noqa: E402
-from fer.faces import detect_faces  # noqa: E402
+from fer.face_path.faces import detect_faces  # noqa: E402
+from fer.training.dataset import load_fer  # noqa: E402
 
 SIDE, BORDER = 192, 48
 

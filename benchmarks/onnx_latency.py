@@ -4,7 +4,7 @@
 
 Both start from the same uint8 48×48 faces (the example photos' faces, repeated to fill a batch) and
 return the prior-corrected probabilities of the centre crop (one view, TTA `none`): PyTorch through
-`fer.probabilities.predict_probabilities`, ONNX Runtime through the crop and normalisation of the card.
+`fer.model.probabilities.predict_probabilities`, ONNX Runtime through the crop and normalisation of the card.
 With --dataset, the card's flip (the mean of the two views' corrected probabilities, in ONNX Runtime) is
 also compared with the app's (the correction of the mean) on every validation face.
 """
@@ -22,13 +22,13 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fer.dataset import load_fer  # noqa: E402
-from fer.evaluate import labels_in_model_order  # noqa: E402
-from fer.faces import face_crops, find_faces  # noqa: E402
-from fer.model import load_classifier  # noqa: E402
-from fer.onnx_export import ONNX_NAME  # noqa: E402
-from fer.probabilities import predict_probabilities  # noqa: E402
-from fer.tensors import IMAGE_SIZE  # noqa: E402
+from fer.face_path.faces import face_crops, find_faces  # noqa: E402
+from fer.face_path.tensors import IMAGE_SIZE  # noqa: E402
+from fer.model.classifier import load_classifier  # noqa: E402
+from fer.model.onnx_export import ONNX_NAME  # noqa: E402
+from fer.model.probabilities import predict_probabilities  # noqa: E402
+from fer.training.dataset import load_fer  # noqa: E402
+from fer.training.evaluate import labels_in_model_order  # noqa: E402
 
 
 def example_faces() -> np.ndarray:

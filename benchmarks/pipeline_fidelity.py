@@ -1,6 +1,6 @@
 """How much accuracy survives the app's face path: validation faces fed straight to the classifier
 vs the same faces made into pictures a visitor might send and passed through what the app and
-`fer.predict` do with an upload (decode → detect → crop → 48×48 → classify).
+`fer.app.cli` do with an upload (decode → detect → crop → 48×48 → classify).
 
     python benchmarks/pipeline_fidelity.py [--model fer/pretrained [runs/NAME ...]] [--dataset ../shared/fer2013] [--limit N]
 
@@ -23,12 +23,12 @@ from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fer.dataset import load_fer  # noqa: E402
-from fer.evaluate import labels_in_model_order  # noqa: E402
-from fer.faces import DETECTED, face_crops, find_faces  # noqa: E402
-from fer.image import open_image  # noqa: E402
-from fer.model import BUNDLED_MODEL, load_classifier  # noqa: E402
-from fer.probabilities import DEFAULT_TTA, TTA_MODES, face_probabilities, predict_probabilities  # noqa: E402
+from fer.face_path.faces import DETECTED, face_crops, find_faces  # noqa: E402
+from fer.face_path.image import open_image  # noqa: E402
+from fer.model.classifier import BUNDLED_MODEL, load_classifier  # noqa: E402
+from fer.model.probabilities import DEFAULT_TTA, TTA_MODES, face_probabilities, predict_probabilities  # noqa: E402
+from fer.training.dataset import load_fer  # noqa: E402
+from fer.training.evaluate import labels_in_model_order  # noqa: E402
 
 
 def upscaled(face: Image.Image, factor: int) -> Image.Image:

@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fer.calibration import prior_matching_weights, training_class_counts  # noqa: E402
-from fer.dataset import load_fer  # noqa: E402
-from fer.evaluate import labels_in_model_order, metrics  # noqa: E402
-from fer.model import load_classifier  # noqa: E402
-from fer.probabilities import DEFAULT_TTA, corrected, predict_probabilities  # noqa: E402
+from fer.model.classifier import load_classifier  # noqa: E402
+from fer.model.probabilities import DEFAULT_TTA, corrected, predict_probabilities  # noqa: E402
+from fer.training.calibration import prior_matching_weights, training_class_counts  # noqa: E402
+from fer.training.dataset import load_fer  # noqa: E402
+from fer.training.evaluate import labels_in_model_order, metrics  # noqa: E402
 
 
 def half_split_figures(probabilities, true, train_counts, labels, generator) -> dict:

@@ -18,26 +18,25 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fer import precision, training  # noqa: E402
-from fer.dataset import Split  # noqa: E402
-
+from fer.training import loop, precision, recipes  # noqa: E402
+from fer.training.dataset import Split  # noqa: E402
 
 LABELS = [str(i) for i in range(7)]
 
 
 def images_per_second(recipe: str, compute: str, steps: int, width: int | None = None, teachers: int = 0) -> float:
-    config = training.recipe(recipe, precision=compute, width=width)
-    model = training.build_model(config, LABELS)
-    teacher_models = [training.build_model(training.recipe("default", seed=seed), LABELS).eval().requires_grad_(False)
+    config = recipes.recipe(recipe, precision=compute, width=width)
+    model = loop.build_model(config, LABELS)
+    teacher_models = [loop.build_model(recipes.recipe("default", seed=seed), LABELS).eval().requires_grad_(False)
                       for seed in range(teachers)]
-    optimizer = training.make_optimizer(model, config)
+    optimizer = loop.make_optimizer(model, config)
     batch = config.batch_size * 2
     split = Split(torch.randint(0, 256, (batch * (steps + 2), 48, 48), dtype=torch.uint8),
                   torch.randint(0, 7, (batch * (steps + 2),)))
     warmup = Split(split.images[:batch], split.labels[:batch])
-    training.run_epoch(model, optimizer, warmup, config, 0, None, compute, "warm-up", teachers=teacher_models)
+    loop.run_epoch(model, optimizer, warmup, config, 0, None, compute, "warm-up", teachers=teacher_models)
     started = time.perf_counter()
-    training.run_epoch(model, optimizer, split, config, 0, None, compute, f"{recipe} {compute}",
+    loop.run_epoch(model, optimizer, split, config, 0, None, compute, f"{recipe} {compute}",
                        teachers=teacher_models)
     return len(split) / (time.perf_counter() - started)
 
@@ -58,7 +57,7 @@ def main() -> None:
     for recipe in ("seed", "default"):
         rates = {compute: images_per_second(recipe, compute, args.steps) for compute in computes}
         bf16 = rates.get("bf16")
-        print(f"{recipe:<8} {training.RECIPES[recipe].arch:<5} {rates['fp32']:>11.0f} "
+        print(f"{recipe:<8} {recipes.RECIPES[recipe].arch:<5} {rates['fp32']:>11.0f} "
               f"{bf16 or float('nan'):>11.0f} {(bf16 / rates['fp32']) if bf16 else float('nan'):>9.2f}x")
 
 

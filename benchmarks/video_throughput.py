@@ -3,7 +3,7 @@
     python benchmarks/video_throughput.py [--seconds 10] [--sample-fps 5] [--torch-threads 1] [--model DIR ...]
 
 The clips (25 frames/s, H.264) pan and zoom over the example portraits, made with PyAV. The figure
-is the whole of `fer.timeline.analyze_video` (decode every frame, detect, crop, classify the sampled
+is the whole of `fer.video.timeline.analyze_video` (decode every frame, detect, crop, classify the sampled
 ones, track) divided into the sampled frame count, for each TTA; and, less sensitive to other
 processes on a shared machine, one over the median time between consecutive sampled frames. The
 detector's and the classifier's share per sampled frame are measured apart on the same frames.
@@ -25,10 +25,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fer.analysis import analyze  # noqa: E402
-from fer.model import BUNDLED_MODEL, load_classifier  # noqa: E402
-from fer.timeline import analyze_video  # noqa: E402
-from fer.video import Clip  # noqa: E402
+from fer.model.analysis import analyze  # noqa: E402
+from fer.model.classifier import BUNDLED_MODEL, load_classifier  # noqa: E402
+from fer.video.clip import Clip  # noqa: E402
+from fer.video.timeline import analyze_video  # noqa: E402
 from tests.videos import pan_and_zoom, stage  # noqa: E402
 
 CLIPS = {"1 face": ["grace_hopper"], "3 faces": ["grace_hopper", "astronaut", "grace_hopper"]}

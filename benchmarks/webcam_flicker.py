@@ -20,10 +20,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.app_latency import webcam_frame  # noqa: E402
-from fer.analysis import analyze  # noqa: E402
-from fer.model import BUNDLED_MODEL, load_classifier  # noqa: E402
-from fer.timeline import tracked  # noqa: E402
-from fer.tracks import DEFAULT_SMOOTHING_S, Tracker  # noqa: E402
+from fer.model.analysis import analyze  # noqa: E402
+from fer.model.classifier import BUNDLED_MODEL, load_classifier  # noqa: E402
+from fer.video.timeline import tracked  # noqa: E402
+from fer.video.tracks import DEFAULT_SMOOTHING_S, Tracker  # noqa: E402
 
 FRAMES_PER_S = 10  # app.py: webcam.stream(stream_every=0.1)
 

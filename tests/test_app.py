@@ -8,8 +8,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from fer.chart import FACE_COLUMNS
-from fer.video import write_mp4
+from fer.app.chart import FACE_COLUMNS
+from fer.video.clip import write_mp4
 from tests.app_server import running_app
 from tests.images import EXAMPLES, hostile_files, odd_but_valid_files
 from tests.videos import hostile_videos, one_face_clip, variable_frame_rate_clip

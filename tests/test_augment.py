@@ -1,6 +1,6 @@
 import torch
 
-from fer.augment import capture_artefacts, mixup, random_erasing
+from fer.training.augment import capture_artefacts, mixup, random_erasing
 
 
 def test_random_erasing_replaces_one_rectangle_per_chosen_image():

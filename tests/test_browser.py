@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fer.chart import FACE_COLUMNS
-from fer.model import FER2013_LABELS
-from fer.video import write_mp4
+from fer.app.chart import FACE_COLUMNS
+from fer.model.classifier import FER2013_LABELS
+from fer.video.clip import write_mp4
 from tests.app_server import ROOT, running_app
 from tests.browser import CHROMIUM, launch, start_webcam_stream
 from tests.images import EXAMPLES

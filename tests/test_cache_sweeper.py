@@ -9,7 +9,7 @@ import gradio as gr
 import pytest
 from gradio.route_utils import delete_files_created_by_app
 
-from fer import cache_sweeper
+from fer.app import cache_sweeper
 
 
 def cached_files(tmp_path, names):

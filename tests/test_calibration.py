@@ -1,4 +1,4 @@
-"""Prior matching (fer.calibration): fitting the multipliers, applying them, and train.py's final step."""
+"""Prior matching (fer.training.calibration): fitting the multipliers, applying them, and train.py's final step."""
 
 import json
 import subprocess
@@ -8,11 +8,11 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from fer import pipeline, training
-from fer.calibration import prior_matching_weights
-from fer.dataset import load_fer
-from fer.model import EmotionClassifier, ModelLoadError, load_classifier
-from fer.probabilities import corrected, predict_probabilities
+from fer.model.classifier import EmotionClassifier, ModelLoadError, load_classifier
+from fer.model.probabilities import corrected, predict_probabilities
+from fer.training import loop, pipeline, recipes
+from fer.training.calibration import prior_matching_weights
+from fer.training.dataset import load_fer
 from tests.app_server import ROOT
 from tests.conftest import SYNTHETIC_LABELS
 
@@ -82,7 +82,7 @@ def test_a_hostile_prior_correction_is_refused(tmp_path, prior_correction):
 
 def finish_a_tiny_run(local_dataset, out_dir, recipe="default"):
     data = load_fer(str(local_dataset))
-    state = training.train(training.recipe(recipe, **TINY), data, out_dir)
+    state = loop.train(recipes.recipe(recipe, **TINY), data, out_dir)
     pipeline.finish(out_dir, data, state)
     return data, state
 
@@ -103,7 +103,7 @@ def test_train_py_fits_the_correction_and_reports_both_sides_of_it(local_dataset
 
 
 def test_the_seed_recipe_keeps_the_plain_network(local_dataset, tmp_path):
-    assert asdict(training.recipe("seed"))["match_class_prior"] is False
+    assert asdict(recipes.recipe("seed"))["match_class_prior"] is False
     finish_a_tiny_run(local_dataset, tmp_path, recipe="seed")
     assert load_classifier(tmp_path).prior_correction is None
     assert json.loads((tmp_path / "metrics.json").read_text())["validation_without_prior_correction"] is None

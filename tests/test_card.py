@@ -3,16 +3,16 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from fer import card, training
-from fer.evaluate import metrics
-from fer.model import EmotionClassifier
+from fer.model.classifier import EmotionClassifier
+from fer.training import card, recipes
+from fer.training.evaluate import metrics
 
 LABELS = ["a", "b", "c"]
 
 
 def card_text(init_from: str = "", weights_dtype: str = "float32", **settings) -> str:
     result = {**metrics(torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 2, 1]), LABELS), "tta": "flip"}
-    config = asdict(training.recipe("default", init_from=init_from, **settings))
+    config = asdict(recipes.recipe("default", init_from=init_from, **settings))
     state = {"config": config, "command": "python train.py", "epochs_done": 8, "best_epoch": 7,
              "precision": "fp32", "train_seconds": 600.0}
     model = EmotionClassifier(labels=LABELS, width=4, weights_dtype=weights_dtype)

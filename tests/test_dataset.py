@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-import fer.dataset
-from fer.dataset import KAGGLE_CSV_LABELS, DatasetError, load_fer
+import fer.training.dataset
+from fer.training.dataset import KAGGLE_CSV_LABELS, DatasetError, load_fer
 from tests.conftest import SYNTHETIC_LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,8 @@ def test_local_folder_gives_uint8_48px_and_label_names_from_classlabel(local_dat
 
 def test_hub_id_goes_through_load_dataset_and_gets_a_stratified_seeded_validation(monkeypatch, hub_like_dataset_dict):
     asked = []
-    monkeypatch.setattr(fer.dataset, "load_dataset", lambda source: asked.append(source) or hub_like_dataset_dict)
+    monkeypatch.setattr(fer.training.dataset, "load_dataset",
+                        lambda source: asked.append(source) or hub_like_dataset_dict)
     data = load_fer("someone/fer2013", val_fraction=0.2, seed=5)
     assert asked == ["someone/fer2013"]
     assert set(data.splits) == {"train", "validation", "test"}
@@ -61,7 +62,7 @@ def test_bad_sources_give_one_clear_message(tmp_path, make_source, expected):
 
 def test_label_column_without_classlabel_is_refused(monkeypatch, hub_like_dataset_dict):
     plain = hub_like_dataset_dict.cast_column("label", _int_feature())
-    monkeypatch.setattr(fer.dataset, "load_dataset", lambda source: plain)
+    monkeypatch.setattr(fer.training.dataset, "load_dataset", lambda source: plain)
     with pytest.raises(DatasetError, match="not a ClassLabel"):
         load_fer("someone/plain-ints")
 
@@ -86,7 +87,7 @@ def _int_feature():
 
 
 def test_pixels_of_other_square_sizes_are_resized():
-    array = fer.dataset._pixels_to_array(" ".join(["100"] * (96 * 96)), row=0)
+    array = fer.training.dataset._pixels_to_array(" ".join(["100"] * (96 * 96)), row=0)
     assert array.shape == (48, 48) and np.all(array == 100)
     with pytest.raises(DatasetError, match="square"):
-        fer.dataset._pixels_to_array("1 2 3", row=3)
+        fer.training.dataset._pixels_to_array("1 2 3", row=3)

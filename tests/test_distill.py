@@ -12,9 +12,9 @@ from safetensors.torch import load_file
 from torchvision.transforms.v2 import functional as TF
 
 import train
-from fer import checkpoint, training
-from fer.dataset import Split, load_fer
-from fer.tensors import normalize
+from fer.face_path.tensors import normalize
+from fer.training import checkpoint, loop, losses, recipes
+from fer.training.dataset import Split, load_fer
 from tests.conftest import SYNTHETIC_LABELS, synthetic_faces
 from tests.test_training import killed_after_first_epoch
 
@@ -22,7 +22,7 @@ TINY = dict(epochs=2, restarts=0, batch_size=16, width=4, precision="fp32", lr=0
 
 
 def saved_model(folder, labels=SYNTHETIC_LABELS, **settings) -> str:
-    training.build_model(training.recipe("default", **{**TINY, **settings}), labels).save_pretrained(folder)
+    loop.build_model(recipes.recipe("default", **{**TINY, **settings}), labels).save_pretrained(folder)
     return str(folder)
 
 
@@ -30,9 +30,9 @@ def teacher_agreement(student, teacher, crops: torch.Tensor, temperature: float)
     """KL(teacher ‖ student), both softened, and the share of images where their top classes agree."""
     student.eval()
     with torch.no_grad():
-        soft_targets = training.teacher_probabilities([teacher], crops, temperature)
+        soft_targets = losses.teacher_probabilities([teacher], crops, temperature)
         logits = student(crops)
-    divergence = training.distillation_loss(logits, soft_targets, temperature).item() / temperature ** 2
+    divergence = losses.distillation_loss(logits, soft_targets, temperature).item() / temperature ** 2
     return divergence, (logits.argmax(1) == soft_targets.argmax(1)).float().mean().item()
 
 
@@ -48,11 +48,11 @@ def one_thread():
 def test_distillation_pulls_the_student_towards_a_fixed_teacher_not_the_labels(one_thread):
     images, labels = synthetic_faces(70, seed=1)
     split = Split(torch.from_numpy(np.stack([np.asarray(image) for image in images])), torch.tensor(labels))
-    config = training.recipe("default", **{**TINY, "epochs": 8, "batch_size": 14, "lr": 0.02, "schedule": "constant",
+    config = recipes.recipe("default", **{**TINY, "epochs": 8, "batch_size": 14, "lr": 0.02, "schedule": "constant",
                                            "dropout": 0.0, "capture": 0.0, "distill_weight": 1.0,
                                            "distill_temperature": 2.0})
     torch.manual_seed(7)
-    teacher = training.build_model(training.recipe("default", **{**TINY, "dropout": 0.0}), SYNTHETIC_LABELS)
+    teacher = loop.build_model(recipes.recipe("default", **{**TINY, "dropout": 0.0}), SYNTHETIC_LABELS)
     crops = normalize(TF.center_crop(split.images, [config.input_size] * 2), teacher.mean, teacher.std)
     wrong_labels = (split.labels + 1) % len(SYNTHETIC_LABELS)  # a teacher that disagrees with the data's labels
     optimizer = torch.optim.SGD(teacher.parameters(), lr=0.05, momentum=0.9)
@@ -63,11 +63,11 @@ def test_distillation_pulls_the_student_towards_a_fixed_teacher_not_the_labels(o
         optimizer.step()
     teacher.eval().requires_grad_(False)
 
-    student = training.build_model(config, SYNTHETIC_LABELS)
+    student = loop.build_model(config, SYNTHETIC_LABELS)
     divergence_before, agreement_before = teacher_agreement(student, teacher, crops, config.distill_temperature)
-    optimizer = training.make_optimizer(student, config)
+    optimizer = loop.make_optimizer(student, config)
     for epoch in range(config.epochs):
-        training.run_epoch(student, optimizer, split, config, epoch, None, "fp32", "distilling", None, [teacher])
+        loop.run_epoch(student, optimizer, split, config, epoch, None, "fp32", "distilling", None, [teacher])
     divergence_after, agreement_after = teacher_agreement(student, teacher, crops, config.distill_temperature)
     assert divergence_after < 0.5 * divergence_before
     assert agreement_after > agreement_before + 0.4
@@ -78,25 +78,25 @@ def test_the_loss_is_the_hard_label_loss_at_weight_0_and_the_scaled_divergence_a
     logits, targets = torch.randn(8, 7), torch.randint(0, 7, (8,))
     teachers_logits = torch.randn(2, 8, 7)
     soft_targets = (teachers_logits / 4.0).softmax(2).mean(0)
-    config = training.recipe("default", distill_temperature=4.0)
-    hard = training.hard_label_loss(logits, targets, config, None)
+    config = recipes.recipe("default", distill_temperature=4.0)
+    hard = losses.hard_label_loss(logits, targets, config, None)
     for weight, expected in [(0.0, hard), (1.0, 16.0 * F.kl_div((logits / 4.0).log_softmax(1), soft_targets,
                                                                  reduction="batchmean"))]:
-        distilling = training.recipe("default", distill_weight=weight, distill_temperature=4.0)
-        assert training.training_loss(logits, targets, distilling, None, soft_targets=soft_targets) == pytest.approx(
+        distilling = recipes.recipe("default", distill_weight=weight, distill_temperature=4.0)
+        assert losses.training_loss(logits, targets, distilling, None, soft_targets=soft_targets) == pytest.approx(
             expected.item(), rel=1e-6)
-    assert training.training_loss(logits, targets, config, None) == hard
+    assert losses.training_loss(logits, targets, config, None) == hard
     own_view = (logits / 4.0).softmax(1)
-    assert training.distillation_loss(logits, own_view, 4.0) == pytest.approx(0.0, abs=1e-5)
+    assert losses.distillation_loss(logits, own_view, 4.0) == pytest.approx(0.0, abs=1e-5)
 
 
 def test_the_ensemble_averages_each_teacher_s_softened_probabilities():
     torch.manual_seed(0)
-    teachers = [training.build_model(training.recipe("default", **TINY, seed=seed), SYNTHETIC_LABELS).eval()
+    teachers = [loop.build_model(recipes.recipe("default", **TINY, seed=seed), SYNTHETIC_LABELS).eval()
                 for seed in (0, 1)]
     inputs = torch.randn(3, 1, 40, 40)
     each = [(teacher(inputs) / 3.0).softmax(1) for teacher in teachers]
-    assert torch.allclose(training.teacher_probabilities(teachers, inputs, 3.0), (each[0] + each[1]) / 2)
+    assert torch.allclose(losses.teacher_probabilities(teachers, inputs, 3.0), (each[0] + each[1]) / 2)
 
 
 @pytest.mark.parametrize("change, message", [({"labels": list("abcdefg")}, "predicts"),
@@ -111,14 +111,14 @@ def test_a_teacher_for_other_classes_or_crops_is_refused_before_training(local_d
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert code == 2 and len(errors) == 1
     assert errors[0].startswith(f"error: teacher {teacher} ") and message in errors[0]
-    assert not (out / training.CHECKPOINT_NAME).exists()
+    assert not (out / loop.CHECKPOINT_NAME).exists()
 
 
 @pytest.mark.parametrize("settings", [{"distill_weight": 1.5}, {"distill_temperature": 0.0}])
 def test_a_distillation_weight_outside_0_to_1_or_a_temperature_of_0_is_refused(tmp_path, settings):
-    config = training.recipe("default", **{**TINY, **settings, "teachers": [saved_model(tmp_path)]})
+    config = recipes.recipe("default", **{**TINY, **settings, "teachers": [saved_model(tmp_path)]})
     with pytest.raises(ValueError, match="distill_weight must be in"):
-        training.load_teachers(config, training.build_model(config, SYNTHETIC_LABELS))
+        loop.load_teachers(config, loop.build_model(config, SYNTHETIC_LABELS))
 
 
 def test_the_teacher_settings_are_recorded_in_the_checkpoint_metrics_and_card(local_dataset, tmp_path):
@@ -129,7 +129,7 @@ def test_the_teacher_settings_are_recorded_in_the_checkpoint_metrics_and_card(lo
                        "--teachers", *teachers, "--distill-weight", "0.5", "--distill-temperature", "3"]) == 0
     recorded = {"teachers": teachers, "distill_weight": 0.5, "distill_temperature": 3.0}
     metrics_config = json.loads((out / "metrics.json").read_text())["config"]
-    with open(out / training.CHECKPOINT_NAME, "rb") as handle:
+    with open(out / loop.CHECKPOINT_NAME, "rb") as handle:
         header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
     checkpoint_config = json.loads(header["__metadata__"]["state"])["config"]
     for config in (metrics_config, checkpoint_config):
@@ -142,33 +142,33 @@ def test_the_teacher_settings_are_recorded_in_the_checkpoint_metrics_and_card(lo
 
 def test_resume_across_an_interrupted_distillation_reloads_the_teachers(local_dataset, tmp_path, monkeypatch):
     data = load_fer(str(local_dataset))
-    config = training.recipe("default", **{**TINY, "mixup": 0.4, "teachers": [saved_model(tmp_path / "teacher")]})
-    straight = training.train(config, data, tmp_path / "straight")
+    config = recipes.recipe("default", **{**TINY, "mixup": 0.4, "teachers": [saved_model(tmp_path / "teacher")]})
+    straight = loop.train(config, data, tmp_path / "straight")
 
     killed_after_first_epoch(config, data, tmp_path / "resumed", monkeypatch)
     teacher_calls = []
-    real_teacher_probabilities = training.teacher_probabilities
+    real_teacher_probabilities = losses.teacher_probabilities
 
     def counted(teachers, *args):
         teacher_calls.append(len(teachers))
         return real_teacher_probabilities(teachers, *args)
 
-    monkeypatch.setattr(training, "teacher_probabilities", counted)
-    resumed = training.train(config, data, tmp_path / "resumed", resume=True)
+    monkeypatch.setattr(loop, "teacher_probabilities", counted)
+    resumed = loop.train(config, data, tmp_path / "resumed", resume=True)
 
     assert resumed["epochs_done"] == 2 and resumed["config"]["teachers"] == config.teachers
     assert teacher_calls and set(teacher_calls) == {1}
     assert [r["train_loss"] for r in resumed["history"]] == [r["train_loss"] for r in straight["history"]]
-    weights_straight = load_file(str(tmp_path / "straight" / training.CHECKPOINT_NAME))
-    weights_resumed = load_file(str(tmp_path / "resumed" / training.CHECKPOINT_NAME))
+    weights_straight = load_file(str(tmp_path / "straight" / loop.CHECKPOINT_NAME))
+    weights_resumed = load_file(str(tmp_path / "resumed" / loop.CHECKPOINT_NAME))
     assert all(torch.equal(weights_straight[name], weights_resumed[name]) for name in weights_straight)
 
 
 @pytest.fixture
 def tiny_staged_recipe(monkeypatch):
     """`--recipe best` with two tiny teachers instead of its full-size ones."""
-    teacher = training.recipe("default", **{**TINY, "epochs": 1, "ema": 0.0})
-    monkeypatch.setitem(training.TEACHERS, "best", {"plain": teacher, "other_seed": replace(teacher, seed=1)})
+    teacher = recipes.recipe("default", **{**TINY, "epochs": 1, "ema": 0.0})
+    monkeypatch.setitem(recipes.TEACHERS, "best", {"plain": teacher, "other_seed": replace(teacher, seed=1)})
     return ["--recipe", "best", "--epochs", "1", "--restarts", "0", "--width", "4", "--batch-size", "16",
             "--precision", "fp32", "--ema", "0"]
 
@@ -208,8 +208,8 @@ def test_resume_continues_the_unfinished_teacher_and_keeps_the_finished_one(loca
     assert not (out / "teachers" / "other_seed" / "metrics.json").exists()
 
     trained = []
-    real_train = training.train
-    monkeypatch.setattr(training, "train", lambda config, data, folder, **kwargs: trained.append(
+    real_train = loop.train
+    monkeypatch.setattr(loop, "train", lambda config, data, folder, **kwargs: trained.append(
         (folder.name, kwargs["resume"])) or real_train(config, data, folder, **kwargs))
     assert train.main([*command, "--resume"]) == 0
     assert trained == [("other_seed", True), ("best", True)]

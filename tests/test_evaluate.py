@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from fer.evaluate import labels_in_model_order, metrics
-from fer.dataset import load_fer
-from fer.model import EmotionClassifier
+from fer.model.classifier import EmotionClassifier
+from fer.training.dataset import load_fer
+from fer.training.evaluate import labels_in_model_order, metrics
 from tests.conftest import image_dataset, write_parquet_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,10 +8,18 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from fer.faces import DETECTED, FRAME_SCALE, LOOSE_FRAMING, ROLL_TOLERANCE_DEGREES, Face, face_crops, fer_squares
-from fer.model import EmotionClassifier
-from fer.probabilities import corrected, face_probabilities, uncorrected_probabilities
-from fer.tensors import to_gray_array
+from fer.face_path.faces import (
+    DETECTED,
+    FRAME_SCALE,
+    LOOSE_FRAMING,
+    ROLL_TOLERANCE_DEGREES,
+    Face,
+    face_crops,
+    fer_squares,
+)
+from fer.face_path.tensors import to_gray_array
+from fer.model.classifier import EmotionClassifier
+from fer.model.probabilities import corrected, face_probabilities, uncorrected_probabilities
 
 
 def test_a_face_in_a_large_picture_gets_fer_framing_and_a_looser_one_around_its_box():

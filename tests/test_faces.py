@@ -4,14 +4,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer import chart, faces
-from fer.analysis import analyze
-from fer.faces import CENTRE_SQUARE, DETECTED, WHOLE_IMAGE
-from fer.handlers import Handlers
-from fer.image import ImageError, open_image
-from fer.model import BUNDLED_MODEL, load_classifier
-from fer.timeline import track_faces
-from fer.tracks import Tracker
+from fer.app import chart
+from fer.app.handlers import Handlers
+from fer.face_path import faces
+from fer.face_path.faces import CENTRE_SQUARE, DETECTED, WHOLE_IMAGE
+from fer.face_path.image import ImageError, open_image
+from fer.model.analysis import analyze
+from fer.model.classifier import BUNDLED_MODEL, load_classifier
+from fer.video.timeline import track_faces
+from fer.video.tracks import Tracker
 from tests.images import EXAMPLES, astronaut, hostile_files, odd_but_valid_files
 
 
@@ -132,7 +133,7 @@ def test_thirty_faces_are_capped_largest_first_and_noted(tmp_path, model):
 
 
 def test_grad_cam_highlights_part_of_the_face(model):
-    from fer.gradcam import heat_map, overlay
+    from fer.model.gradcam import heat_map, overlay
     result = analyze(astronaut(), model).faces[0]
     cam = heat_map(model, result.crop, model.labels.index(result.label))
     assert cam.shape == (model.input_size, model.input_size)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from fer.model import BUNDLED_MODEL, EmotionClassifier, load_for_app
+from fer.model.classifier import BUNDLED_MODEL, EmotionClassifier, load_for_app
 from tests.app_server import ROOT
 
 TINY_RUN = ["--epochs", "4", "--restarts", "0", "--width", "4", "--batch-size", "8", "--precision", "fp32", "--lr", "0.05"]

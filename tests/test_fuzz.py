@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fer.faces import face_crops, find_faces
-from fer.image import ImageError, open_image
+from fer.face_path.faces import face_crops, find_faces
+from fer.face_path.image import ImageError, open_image
 
 MODES = ["1", "L", "P", "RGB", "RGBA", "CMYK", "I", "I;16", "F", "LA", "YCbCr"]
 FORMATS = {"PNG": {"1", "L", "P", "RGB", "RGBA", "I", "I;16", "LA"}, "JPEG": {"L", "RGB", "CMYK", "YCbCr"},

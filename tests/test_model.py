@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from fer.architectures.vgg_se import SqueezeExcite
-from fer.model import BUNDLED_MODEL, EmotionClassifier, ModelLoadError, load_classifier
-from fer.probabilities import predict_probabilities
+from fer.model.architectures.vgg_se import SqueezeExcite
+from fer.model.classifier import BUNDLED_MODEL, EmotionClassifier, ModelLoadError, load_classifier
+from fer.model.probabilities import predict_probabilities
 
 
 @pytest.mark.parametrize("arch, input_size", [("vgg", 40), ("vgg_se", 40), ("resnet", 40), ("seed", 48)])
@@ -32,7 +32,7 @@ def test_vgg_se_is_the_vgg_network_with_gates_on_its_last_two_stages():
 
 
 def test_resnet_halves_its_maps_three_times_and_grad_cam_watches_its_last_block():
-    from fer.gradcam import last_feature_layer
+    from fer.model.gradcam import last_feature_layer
     resnet = EmotionClassifier(arch="resnet", width=8)
     assert resnet.net.features(torch.zeros(1, 1, 40, 40)).shape == (1, 64, 5, 5)
     assert last_feature_layer(resnet) is resnet.net.features[-1].output

@@ -9,11 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-from fer import onnx_export, training
-from fer.faces import face_crops, find_faces
-from fer.model import BUNDLED_MODEL, EmotionClassifier, load_classifier
-from fer.probabilities import corrected, predict_probabilities, tta_views, view_probabilities
-from fer.tensors import normalize
+from fer.face_path.faces import face_crops, find_faces
+from fer.face_path.tensors import normalize
+from fer.model import onnx_export
+from fer.model.classifier import BUNDLED_MODEL, EmotionClassifier, load_classifier
+from fer.model.probabilities import corrected, predict_probabilities, tta_views, view_probabilities
+from fer.training import loop, recipes
 from tests.conftest import synthetic_faces
 from tests.images import EXAMPLES
 
@@ -113,8 +114,8 @@ def test_the_card_crop_is_torchvision_s_centre_crop(input_size):
 
 
 def test_the_best_recipe_s_student_fits_10_mb_in_safetensors_and_onnx(tmp_path):
-    config = training.RECIPES["best"]
-    model = training.build_model(config, list(EmotionClassifier().labels)).eval()
+    config = recipes.RECIPES["best"]
+    model = loop.build_model(config, list(EmotionClassifier().labels)).eval()
     model.save_pretrained(tmp_path)
     onnx_export.export_onnx(model, tmp_path)
     for name in ("model.safetensors", onnx_export.ONNX_NAME):

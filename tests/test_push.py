@@ -10,9 +10,9 @@ import yaml
 from huggingface_hub import RepoUrl
 from huggingface_hub.errors import HfHubHTTPError
 
-import fer.hub
+import fer.training.hub
 import train
-from fer.hub import PushError, push_folder, push_space
+from fer.training.hub import PushError, push_folder, push_space
 
 TOKEN = "hf_secretTOKEN123456789"
 
@@ -79,7 +79,7 @@ def test_default_repo_id_is_under_the_logged_in_user(model_folder, monkeypatch):
 
 def test_no_token_is_a_clear_message(model_folder, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setattr(fer.hub, "get_token", lambda: None)
+    monkeypatch.setattr(fer.training.hub, "get_token", lambda: None)
     with pytest.raises(PushError, match="no Hugging Face token"):
         push_folder(model_folder, "alice/x", api=RecordingApi())
 
@@ -101,7 +101,7 @@ def test_failed_uploads_keep_the_folder_and_never_show_the_token(model_folder, m
 
 def test_train_cli_push_failure_exits_non_zero_with_one_line(model_folder, monkeypatch, capsys):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    monkeypatch.setattr(fer.hub, "HfApi", lambda: RecordingApi(fail_upload_with=http_error(401)))
+    monkeypatch.setattr(fer.training.hub, "HfApi", lambda: RecordingApi(fail_upload_with=http_error(401)))
     code = train.main(["--skip-training", "--push", "--repo-id", "alice/x", "--out", str(model_folder)])
     captured = capsys.readouterr()
     assert code == 2
@@ -123,10 +123,11 @@ def test_space_deploy_creates_a_gradio_space_of_the_app_and_points_it_at_the_mod
     assert api.calls[1] == ("add_space_variable", "alice/demo", "FER_MODEL", "alice/fer-test")
     assert api.calls[2][2]["repo_type"] == "space"
     tracked = subprocess.run(["git", "ls-files", "app.py", "requirements.txt", "packages.txt", "fer", "examples"],
-                             cwd=fer.hub.PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()
+                             cwd=fer.training.hub.PROJECT_ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
     assert sorted(api.uploaded) == sorted(tracked + ["README.md"])
     assert {"fer/pretrained/model.safetensors", "fer/pretrained/model.onnx", "examples/two_people.jpg"} <= set(api.uploaded)
-    project = front_matter((fer.hub.PROJECT_ROOT / "README.md").read_bytes())
+    project = front_matter((fer.training.hub.PROJECT_ROOT / "README.md").read_bytes())
     space = front_matter(api.uploaded["README.md"])
     assert space == {**project, "models": ["alice/fer-test"]} and space["sdk"] == "gradio"
     assert b"(https://huggingface.co/alice/fer-test)" in api.uploaded["README.md"]
@@ -136,16 +137,16 @@ def test_space_deploy_creates_a_gradio_space_of_the_app_and_points_it_at_the_mod
 def project_with_clutter(tmp_path, monkeypatch) -> Path:
     """A project tree holding, besides what a Space runs, everything that must stay out of it."""
     root = tmp_path / "project"
-    files = ["app.py", "requirements.txt", "packages.txt", "fer/model.py", "fer/pretrained/model.safetensors",
-             "fer/pretrained/model.onnx", "examples/a.jpg",
-             "fer/__pycache__/model.cpython-311.pyc", "fer/pretrained/checkpoint.safetensors",
+    files = ["app.py", "requirements.txt", "packages.txt", "fer/model/classifier.py",
+             "fer/pretrained/model.safetensors", "fer/pretrained/model.onnx", "examples/a.jpg",
+             "fer/model/__pycache__/classifier.cpython-311.pyc", "fer/pretrained/checkpoint.safetensors",
              "fer/pretrained/.best.tmp/model.safetensors", "tests/test_app.py", "runs/default/model.safetensors",
              ".git/config", "fer2013/train.csv", "test-artifacts/page.png", ".pytest_cache/README.md", "docs/app.jpg"]
     for name in files:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(name)
-    (root / "README.md").write_bytes((fer.hub.PROJECT_ROOT / "README.md").read_bytes())
-    monkeypatch.setattr(fer.hub, "PROJECT_ROOT", root)
+    (root / "README.md").write_bytes((fer.training.hub.PROJECT_ROOT / "README.md").read_bytes())
+    monkeypatch.setattr(fer.training.hub, "PROJECT_ROOT", root)
     return root
 
 
@@ -153,7 +154,7 @@ def test_the_space_gets_the_app_and_nothing_else(project_with_clutter, monkeypat
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     api = RecordingApi()
     push_space("alice/demo", "alice/fer-test", api=api)
-    assert sorted(api.uploaded) == ["README.md", "app.py", "examples/a.jpg", "fer/model.py",
+    assert sorted(api.uploaded) == ["README.md", "app.py", "examples/a.jpg", "fer/model/classifier.py",
                                     "fer/pretrained/model.onnx", "fer/pretrained/model.safetensors",
                                     "packages.txt", "requirements.txt"]
 
@@ -174,7 +175,7 @@ def test_a_failed_space_deploy_changes_nothing_local_and_never_shows_the_token(p
 
 
 def test_a_space_deploy_without_a_token_is_a_clear_message(monkeypatch):
-    monkeypatch.setattr(fer.hub, "get_token", lambda: None)
+    monkeypatch.setattr(fer.training.hub, "get_token", lambda: None)
     with pytest.raises(PushError, match="no Hugging Face token"):
         push_space("alice/demo", "alice/fer-test", api=RecordingApi())
 
@@ -182,7 +183,7 @@ def test_a_space_deploy_without_a_token_is_a_clear_message(monkeypatch):
 def test_train_cli_pushes_the_model_then_deploys_the_space_running_it(model_folder, monkeypatch, capsys):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     api = RecordingApi()
-    monkeypatch.setattr(fer.hub, "HfApi", lambda: api)
+    monkeypatch.setattr(fer.training.hub, "HfApi", lambda: api)
     assert train.main(["--skip-training", "--push", "--space", "alice/demo", "--out", str(model_folder)]) == 0
     assert ("add_space_variable", "alice/demo", "FER_MODEL", "alice/fer2013-emotion") in api.calls
     assert "https://huggingface.co/spaces/alice/demo" in capsys.readouterr().out

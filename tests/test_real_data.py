@@ -3,9 +3,9 @@
 import pytest
 from PIL import Image
 
-from fer import training
-from fer.dataset import load_fer, stratified_split
-from fer.faces import DETECTED, find_faces
+from fer.face_path.faces import DETECTED, find_faces
+from fer.training import loop, recipes
+from fer.training.dataset import load_fer, stratified_split
 from tests.conftest import SHARED_FER
 
 pytestmark = pytest.mark.skipif(not SHARED_FER.exists(), reason="../shared/fer2013 is not here")
@@ -17,8 +17,9 @@ def test_default_model_learns_well_above_chance_on_a_real_subset(tmp_path):
     assert data.label_names == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
     data.splits["train"] = stratified_split(data.splits["train"], 4000 / 28709, seed=0)[1]
     data.splits["validation"] = stratified_split(data.splits["validation"], 800 / 3589, seed=0)[1]
-    config = training.recipe("default", epochs=4, restarts=0, width=16, ema=0.0)  # 4 short epochs: too few steps to average
-    state = training.train(config, data, tmp_path)
+    # 4 short epochs: too few steps to average
+    config = recipes.recipe("default", epochs=4, restarts=0, width=16, ema=0.0)
+    state = loop.train(config, data, tmp_path)
     assert state["best_val_accuracy"] > 0.30  # chance is 1/7 ≈ 0.14; the majority class is 0.25
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from fer.tracks import Tracker, shift
+from fer.video.tracks import Tracker, shift
 
 UNIFORM = np.full(7, 1 / 7)
 

@@ -3,19 +3,19 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from fer import checkpoint, training
-from fer.checkpoint import CheckpointError
-from fer.dataset import load_fer
-from fer.model import ModelLoadError
+from fer.model.classifier import ModelLoadError
+from fer.training import checkpoint, loop, losses, recipes, schedule
+from fer.training.checkpoint import CheckpointError
+from fer.training.dataset import load_fer
 
 TINY = dict(epochs=2, restarts=0, batch_size=16, width=4, precision="fp32", lr=0.05)
 
 
 def test_a_training_step_changes_the_weights_and_keeps_the_loss_finite(local_dataset, tmp_path):
     data = load_fer(str(local_dataset))
-    config = training.recipe("default", **{**TINY, "epochs": 1})
-    before = training.build_model(config, data.label_names).state_dict()
-    state = training.train(config, data, tmp_path)
+    config = recipes.recipe("default", **{**TINY, "epochs": 1})
+    before = loop.build_model(config, data.label_names).state_dict()
+    state = loop.train(config, data, tmp_path)
     after = load_file(str(tmp_path / "model.safetensors"))
     assert torch.isfinite(torch.tensor(state["history"][0]["train_loss"]))
     changed = [name for name, value in before.items() if "weight" in name and not torch.equal(value, after[name])]
@@ -24,10 +24,10 @@ def test_a_training_step_changes_the_weights_and_keeps_the_loss_finite(local_dat
 
 def test_with_a_weight_average_the_average_is_validated_and_kept(local_dataset, tmp_path):
     data = load_fer(str(local_dataset))
-    config = training.recipe("default", **{**TINY, "epochs": 1, "ema": 0.9})
-    state = training.train(config, data, tmp_path)
+    config = recipes.recipe("default", **{**TINY, "epochs": 1, "ema": 0.9})
+    state = loop.train(config, data, tmp_path)
     kept = load_file(str(tmp_path / "model.safetensors"))
-    saved = load_file(str(tmp_path / training.CHECKPOINT_NAME))
+    saved = load_file(str(tmp_path / loop.CHECKPOINT_NAME))
     conv, norm = "net.features.0.weight", "net.features.1.running_mean"
     assert torch.equal(kept[conv], saved[f"average.module.{conv}"])
     assert not torch.equal(kept[conv], saved[f"model.{conv}"])
@@ -37,14 +37,14 @@ def test_with_a_weight_average_the_average_is_validated_and_kept(local_dataset, 
 
 def test_init_from_starts_training_at_the_given_models_weights(local_dataset, tmp_path):
     data = load_fer(str(local_dataset))
-    training.train(training.recipe("default", **{**TINY, "epochs": 1}), data, tmp_path / "first")
-    standing_still = training.recipe("default", **{**TINY, "epochs": 1, "lr": 0.0, "schedule": "constant",
+    loop.train(recipes.recipe("default", **{**TINY, "epochs": 1}), data, tmp_path / "first")
+    standing_still = recipes.recipe("default", **{**TINY, "epochs": 1, "lr": 0.0, "schedule": "constant",
                                                    "seed": 1, "init_from": str(tmp_path / "first")})
-    training.train(standing_still, data, tmp_path / "second")
+    loop.train(standing_still, data, tmp_path / "second")
     first, second = (load_file(str(tmp_path / run / "model.safetensors")) for run in ("first", "second"))
     conv = "net.features.0.weight"
     assert torch.equal(first[conv], second[conv])
-    assert not torch.equal(first[conv], training.build_model(standing_still, data.label_names).state_dict()[conv])
+    assert not torch.equal(first[conv], loop.build_model(standing_still, data.label_names).state_dict()[conv])
 
 
 @pytest.mark.parametrize("change, message", [({"width": 8}, "not the network"),
@@ -53,14 +53,14 @@ def test_init_from_starts_training_at_the_given_models_weights(local_dataset, tm
 def test_init_from_a_different_network_is_a_clear_error(local_dataset, tmp_path, change, message):
     data = load_fer(str(local_dataset))
     settings = {key: value for key, value in change.items() if key != "labels"}
-    saved = training.build_model(training.recipe("default", **{**TINY, **settings}), change.get("labels", data.label_names))
+    saved = loop.build_model(recipes.recipe("default", **{**TINY, **settings}), change.get("labels", data.label_names))
     saved.save_pretrained(tmp_path)
     with pytest.raises(ModelLoadError, match=message):
-        training.start_from(training.build_model(training.recipe("default", **TINY), data.label_names), str(tmp_path))
+        loop.start_from(loop.build_model(recipes.recipe("default", **TINY), data.label_names), str(tmp_path))
 
 
 def test_seed_recipe_is_the_original_training():
-    seed = training.recipe("seed")
+    seed = recipes.recipe("seed")
     assert (seed.arch, seed.epochs, seed.batch_size, seed.lr, seed.augment, seed.dropout) == ("seed", 10, 32, 0.01,
                                                                                               False, 0.0)
 
@@ -75,7 +75,7 @@ def killed_after_first_epoch(config, data, out_dir, monkeypatch) -> None:
 
     monkeypatch.setattr(checkpoint, "save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        training.train(config, data, out_dir)
+        loop.train(config, data, out_dir)
     monkeypatch.setattr(checkpoint, "save", real_save)
 
 
@@ -84,54 +84,54 @@ def killed_after_first_epoch(config, data, out_dir, monkeypatch) -> None:
                          ids=["plain", "weight-average", "killed-before-a-restart", "mixup"])
 def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(local_dataset, tmp_path, monkeypatch, settings):
     data = load_fer(str(local_dataset))
-    config = training.recipe("default", **{**TINY, **settings})
-    straight = training.train(config, data, tmp_path / "straight")
+    config = recipes.recipe("default", **{**TINY, **settings})
+    straight = loop.train(config, data, tmp_path / "straight")
 
     killed_after_first_epoch(config, data, tmp_path / "resumed", monkeypatch)
-    resumed = training.train(config, data, tmp_path / "resumed", resume=True)
+    resumed = loop.train(config, data, tmp_path / "resumed", resume=True)
 
     assert resumed["epochs_done"] == 2
     assert [r["val_accuracy"] for r in resumed["history"]] == [r["val_accuracy"] for r in straight["history"]]
-    weights_straight = load_file(str(tmp_path / "straight" / training.CHECKPOINT_NAME))
-    weights_resumed = load_file(str(tmp_path / "resumed" / training.CHECKPOINT_NAME))
+    weights_straight = load_file(str(tmp_path / "straight" / loop.CHECKPOINT_NAME))
+    weights_resumed = load_file(str(tmp_path / "resumed" / loop.CHECKPOINT_NAME))
     assert all(torch.equal(weights_straight[name], weights_resumed[name]) for name in weights_straight)
 
 
 def test_a_damaged_checkpoint_is_named_in_the_error(local_dataset, tmp_path):
     data = load_fer(str(local_dataset))
-    config = training.recipe("default", **{**TINY, "epochs": 1})
-    training.train(config, data, tmp_path)
-    path = tmp_path / training.CHECKPOINT_NAME
+    config = recipes.recipe("default", **{**TINY, "epochs": 1})
+    loop.train(config, data, tmp_path)
+    path = tmp_path / loop.CHECKPOINT_NAME
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match=str(path)):
-        training.train(config, data, tmp_path, resume=True)
+        loop.train(config, data, tmp_path, resume=True)
 
 
 def test_learning_rate_warms_up_then_decays_to_zero():
-    config = training.recipe("default", epochs=4, restarts=0)
-    lrs = [training.learning_rate(config, step, 25) for step in range(101)]
+    config = recipes.recipe("default", epochs=4, restarts=0)
+    lrs = [schedule.learning_rate(config, step, 25) for step in range(101)]
     assert lrs[0] < lrs[15] == pytest.approx(config.lr)
     assert lrs[100] == pytest.approx(0.0, abs=1e-9)
-    assert training.learning_rate(training.recipe("seed"), 50, 100) == 0.01
+    assert schedule.learning_rate(recipes.recipe("seed"), 50, 100) == 0.01
 
 
 def test_each_restart_is_a_one_cycle_at_the_restart_rate():
-    config = training.recipe("default", epochs=4, restarts=2, restart_epochs=2, restart_lr=0.02)
-    assert training.cycles(config) == [(0, 4, 0.1), (4, 2, 0.02), (6, 2, 0.02)]
-    assert training.total_epochs(config) == 8
-    lrs = [training.learning_rate(config, step, 10) for step in range(80)]
+    config = recipes.recipe("default", epochs=4, restarts=2, restart_epochs=2, restart_lr=0.02)
+    assert schedule.cycles(config) == [(0, 4, 0.1), (4, 2, 0.02), (6, 2, 0.02)]
+    assert schedule.total_epochs(config) == 8
+    lrs = [schedule.learning_rate(config, step, 10) for step in range(80)]
     assert lrs[39] < 0.001 and lrs[40] < lrs[43] == pytest.approx(0.02) and lrs[59] < 0.001
     assert lrs[60:80] == lrs[40:60]
-    assert lrs[:40] == [training.learning_rate(training.recipe("default", epochs=4, restarts=0), step, 10)
+    assert lrs[:40] == [schedule.learning_rate(recipes.recipe("default", epochs=4, restarts=0), step, 10)
                         for step in range(40)]
 
 
 def test_a_restart_begins_at_the_weight_average_with_fresh_momentum(local_dataset, tmp_path, monkeypatch):
     data = load_fer(str(local_dataset))
-    config = training.recipe("default", **{**TINY, "epochs": 1, "ema": 0.9, "restarts": 1, "restart_epochs": 1})
+    config = recipes.recipe("default", **{**TINY, "epochs": 1, "ema": 0.9, "restarts": 1, "restart_epochs": 1})
     conv = "net.features.0.weight"
     ends, starts = [], []
-    real_save, real_run_epoch = checkpoint.save, training.run_epoch
+    real_save, real_run_epoch = checkpoint.save, loop.run_epoch
 
     def note_the_end(path, model, optimizer, state, average):
         ends.append((model.state_dict()[conv].clone(), average.module.state_dict()[conv].clone()))
@@ -142,8 +142,8 @@ def test_a_restart_begins_at_the_weight_average_with_fresh_momentum(local_datase
         return real_run_epoch(model, optimizer, *args, **kwargs)
 
     monkeypatch.setattr(checkpoint, "save", note_the_end)
-    monkeypatch.setattr(training, "run_epoch", note_the_start)
-    assert training.train(config, data, tmp_path)["epochs_done"] == 2
+    monkeypatch.setattr(loop, "run_epoch", note_the_start)
+    assert loop.train(config, data, tmp_path)["epochs_done"] == 2
     (raw_after_first, average_after_first), (restart_weights, momentum_buffers) = ends[0], starts[1]
     assert torch.equal(restart_weights, average_after_first)
     assert not torch.equal(restart_weights, raw_after_first)
@@ -160,7 +160,7 @@ def test_sharpness_aware_gradients_are_those_at_the_nearby_worst_point_and_the_w
         return model.weight.pow(4).sum()  # gradient 4·w³
     loss().backward()
     gradient = model.weight.grad.clone()
-    training.sharpness_aware_gradients(model, 0.1, loss)
+    loop.sharpness_aware_gradients(model, 0.1, loss)
     worst = start + 0.1 * gradient / gradient.norm()
     assert torch.allclose(model.weight.detach(), start, atol=1e-7)
     assert torch.allclose(model.weight.grad, 4 * worst.pow(3))
@@ -170,29 +170,29 @@ def test_sharpness_aware_gradients_are_those_at_the_nearby_worst_point_and_the_w
 def test_the_recipe_s_sam_radius_takes_every_step_through_sharpness_aware_gradients(local_dataset, tmp_path,
                                                                                      monkeypatch):
     data = load_fer(str(local_dataset))
-    radii, real_sharpness_aware_gradients = [], training.sharpness_aware_gradients
+    radii, real_sharpness_aware_gradients = [], loop.sharpness_aware_gradients
 
     def note_the_radius(model, radius, loss_at_weights):
         radii.append(radius)
         real_sharpness_aware_gradients(model, radius, loss_at_weights)
-    monkeypatch.setattr(training, "sharpness_aware_gradients", note_the_radius)
-    config = training.recipe("default", **{**TINY, "epochs": 1, "sam": 0.05})
-    state = training.train(config, data, tmp_path)
+    monkeypatch.setattr(loop, "sharpness_aware_gradients", note_the_radius)
+    config = recipes.recipe("default", **{**TINY, "epochs": 1, "sam": 0.05})
+    state = loop.train(config, data, tmp_path)
     steps = -(-len(data.splits["train"]) // config.batch_size)
     assert radii == [0.05] * steps
     assert torch.isfinite(torch.tensor(state["history"][0]["train_loss"]))
-    training.train(training.recipe("default", **{**TINY, "epochs": 1}), data, tmp_path / "plain")
+    loop.train(recipes.recipe("default", **{**TINY, "epochs": 1}), data, tmp_path / "plain")
     assert len(radii) == steps, "sharpness-aware minimisation ran with the radius 0"
 
 
 def test_a_mixup_loss_charges_both_labels_by_their_shares():
-    config = training.recipe("default", label_smoothing=0.0)
+    config = recipes.recipe("default", label_smoothing=0.0)
     logits = torch.tensor([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]])
     targets, swapped = torch.tensor([0, 1]), torch.tensor([1, 0])
-    own = training.training_loss(logits, targets, config, None)
-    other = training.training_loss(logits, targets[swapped], config, None)
-    assert training.training_loss(logits, targets, config, None, swapped, share=1.0) == pytest.approx(own.item())
-    assert training.training_loss(logits, targets, config, None, swapped, share=0.7) == pytest.approx(
+    own = losses.training_loss(logits, targets, config, None)
+    other = losses.training_loss(logits, targets[swapped], config, None)
+    assert losses.training_loss(logits, targets, config, None, swapped, share=1.0) == pytest.approx(own.item())
+    assert losses.training_loss(logits, targets, config, None, swapped, share=0.7) == pytest.approx(
         0.7 * own.item() + 0.3 * other.item())
     assert other > own
 
@@ -202,35 +202,35 @@ def test_a_focal_loss_of_gamma_zero_is_cross_entropy_and_a_larger_gamma_discount
     targets = torch.tensor([0, 0])
     weights = torch.tensor([1.0, 3.0, 0.5])
     for smoothing, loss_weights in [(0.1, None), (0.0, weights)]:
-        assert training.focal_loss(logits, targets, 0.0, smoothing, loss_weights) == pytest.approx(
+        assert losses.focal_loss(logits, targets, 0.0, smoothing, loss_weights) == pytest.approx(
             F.cross_entropy(logits, targets, weight=loss_weights, label_smoothing=smoothing).item())
 
     def easy_share(gamma):
-        per_image = [training.focal_loss(logits[i:i + 1], targets[i:i + 1], gamma, 0.0, None) for i in range(2)]
+        per_image = [losses.focal_loss(logits[i:i + 1], targets[i:i + 1], gamma, 0.0, None) for i in range(2)]
         return (per_image[0] / per_image[1]).item()
     assert easy_share(2.0) < easy_share(1.0) < easy_share(0.0)
 
 
 def test_the_recipe_s_focal_gamma_selects_the_focal_loss():
     logits, targets = torch.randn(8, 7), torch.randint(0, 7, (8,))
-    focal = training.recipe("default", focal_gamma=2.0)
-    assert training.training_loss(logits, targets, focal, None) == pytest.approx(
-        training.focal_loss(logits, targets, 2.0, focal.label_smoothing, None).item())
-    assert training.training_loss(logits, targets, focal, None) < training.training_loss(
-        logits, targets, training.recipe("default"), None)
+    focal = recipes.recipe("default", focal_gamma=2.0)
+    assert losses.training_loss(logits, targets, focal, None) == pytest.approx(
+        losses.focal_loss(logits, targets, 2.0, focal.label_smoothing, None).item())
+    assert losses.training_loss(logits, targets, focal, None) < losses.training_loss(
+        logits, targets, recipes.recipe("default"), None)
 
 
 def test_class_weights_favour_rare_classes_and_keep_the_mean():
     counts = [100, 10, 100]
-    weights = training.class_weights(counts, "balanced")
+    weights = losses.class_weights(counts, "balanced")
     assert weights[1] > weights[0] == pytest.approx(weights[2])
     assert (weights * torch.tensor(counts)).sum() / sum(counts) == pytest.approx(1.0)
-    assert training.class_weights(counts, "none") is None
+    assert losses.class_weights(counts, "none") is None
 
 
 def test_weights_dtype_float16_stores_the_kept_model_in_half_precision(local_dataset, tmp_path):
     data = load_fer(str(local_dataset))
-    training.train(training.recipe("default", **{**TINY, "epochs": 1, "weights_dtype": "float16"}), data, tmp_path)
+    loop.train(recipes.recipe("default", **{**TINY, "epochs": 1, "weights_dtype": "float16"}), data, tmp_path)
     stored = load_file(str(tmp_path / "model.safetensors"))
     assert {value.dtype for value in stored.values() if value.is_floating_point()} == {torch.float16}
-    assert load_file(str(tmp_path / training.CHECKPOINT_NAME))["model.net.features.0.weight"].dtype == torch.float32
+    assert load_file(str(tmp_path / loop.CHECKPOINT_NAME))["model.net.features.0.weight"].dtype == torch.float32

@@ -9,15 +9,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer import cache_sweeper, predict
-from fer.analysis import analyze
-from fer.handlers import Handlers
-from fer.model import BUNDLED_MODEL, load_classifier
-from fer.timeline import analyze_video
-from fer.video import Clip, VideoError, write_mp4
-from fer.video_handlers import VideoHandlers
-from tests.videos import (crossing_faces_frames, hostile_videos, one_face_clip, sliding_faces, tiny_clip,
-                          variable_frame_rate_clip)
+from fer.app import cache_sweeper, cli
+from fer.app.handlers import Handlers
+from fer.app.video_handlers import VideoHandlers
+from fer.model.analysis import analyze
+from fer.model.classifier import BUNDLED_MODEL, load_classifier
+from fer.video.clip import Clip, VideoError, write_mp4
+from fer.video.timeline import analyze_video
+from tests.videos import (
+    crossing_faces_frames,
+    hostile_videos,
+    one_face_clip,
+    sliding_faces,
+    tiny_clip,
+    variable_frame_rate_clip,
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +75,13 @@ def test_every_bad_video_gets_a_clear_message(tmp_path):
 
 def test_videos_too_long_too_many_pixels_or_too_many_bytes_are_refused_before_decoding(tmp_path, monkeypatch):
     path = one_face_clip(tmp_path / "clip.mp4", seconds=2)
-    monkeypatch.setattr("fer.video.MAX_DURATION_S", 1)
+    monkeypatch.setattr("fer.video.clip.MAX_DURATION_S", 1)
     with pytest.raises(VideoError, match="lasts 2 s; the limit"):
         Clip(path)
-    monkeypatch.setattr("fer.video.MAX_FRAME_PIXELS", 320 * 240 - 1)
+    monkeypatch.setattr("fer.video.clip.MAX_FRAME_PIXELS", 320 * 240 - 1)
     with pytest.raises(VideoError, match="320×240 pixels; the limit is 4K"):
         Clip(path)
-    monkeypatch.setattr("fer.video.MAX_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr("fer.video.clip.MAX_BYTES", path.stat().st_size - 1)
     with pytest.raises(VideoError, match="MB; the limit is"):
         Clip(path)
 
@@ -118,12 +124,12 @@ def test_two_faces_moving_past_each_other_keep_their_ids_through_the_detector(tm
 def test_cli_writes_a_row_per_face_per_sampled_frame_and_one_error_line_for_a_bad_clip(tmp_path, capsys):
     csv_path = tmp_path / "faces.csv"
     clip = one_face_clip(tmp_path / "clip.mp4")
-    assert predict.main([str(clip), "--csv", str(csv_path), "--fps", "5", "--tta", "none"]) == 0
+    assert cli.main([str(clip), "--csv", str(csv_path), "--fps", "5", "--tta", "none"]) == 0
     rows = csv_path.read_text().splitlines()
     assert rows[0] == "file,time_s,track,x,y,width,height,angry,disgust,fear,happy,neutral,sad,surprise,label"
     assert len(rows) == 1 + 5 and "face 1 (0.0–0.8 s)" in capsys.readouterr().out
     (tmp_path / "notes.mp4").write_text("not a video")
-    assert predict.main([str(tmp_path / "notes.mp4")]) == 1
+    assert cli.main([str(tmp_path / "notes.mp4")]) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert errors == ["error: notes.mp4 is not a video this app can read (MP4, WebM, MOV), "
                       "or it is damaged or truncated."]

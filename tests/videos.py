@@ -8,7 +8,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from fer.video import write_mp4
+from fer.video.clip import write_mp4
 from tests.images import EXAMPLES
 
 BACKGROUND = (70, 70, 80)

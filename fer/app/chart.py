@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-from fer.analysis import Analysis, FaceResult
-from fer.timeline import TrackedFace, VideoAnalysis
+from fer.model.analysis import Analysis, FaceResult
+from fer.video.timeline import TrackedFace, VideoAnalysis
 
 FACE_COLUMNS = ["face", "emotion", "confidence", "kind", "box (x, y, w, h)"]
 COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",

@@ -6,24 +6,25 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from fer import card, hub, onnx_export, report, training
-from fer.calibration import match_class_prior
-from fer.checkpoint import CheckpointError
-from fer.dataset import DatasetError, FerData, load_fer, stratified_split
-from fer.evaluate import evaluate, score
-from fer.model import EmotionClassifier, ModelLoadError, load_classifier
-from fer.probabilities import DEFAULT_TTA
+from fer.model import onnx_export
+from fer.model.classifier import EmotionClassifier, ModelLoadError, load_classifier
+from fer.model.probabilities import DEFAULT_TTA
+from fer.training import card, hub, loop, recipes, report
+from fer.training.calibration import match_class_prior
+from fer.training.checkpoint import CheckpointError
+from fer.training.dataset import DatasetError, FerData, load_fer, stratified_split
+from fer.training.evaluate import evaluate, score
 
 
-def run(config: training.TrainConfig, args, out_dir: Path) -> int:
+def run(config: recipes.TrainConfig, args, out_dir: Path) -> int:
     started = time.perf_counter()
     try:
         if not args.skip_training:
             data = load_data(args.dataset, args.subset, config.seed)
-            if args.recipe in training.TEACHERS and args.teachers is None:
-                teachers = train_teachers(training.TEACHERS[args.recipe], data, out_dir, args.resume)
+            if args.recipe in recipes.TEACHERS and args.teachers is None:
+                teachers = train_teachers(recipes.TEACHERS[args.recipe], data, out_dir, args.resume)
                 config = replace(config, teachers=[str(folder) for folder in teachers])
-            state = training.train(config, data, out_dir, resume=args.resume, command=command_line())
+            state = loop.train(config, data, out_dir, resume=args.resume, command=command_line())
             finish(out_dir, data, state)
         if args.push:
             model_url = hub.push_folder(out_dir, args.repo_id, args.private)
@@ -48,7 +49,7 @@ def load_data(source: str, subset: int | None, seed: int) -> FerData:
     return data
 
 
-def train_teachers(teachers: dict[str, training.TrainConfig], data: FerData, out_dir: Path,
+def train_teachers(teachers: dict[str, recipes.TrainConfig], data: FerData, out_dir: Path,
                    resume: bool) -> list[Path]:
     """Train each teacher of a staged recipe into out_dir/teachers/<name> and finish it like any run; with
     `resume`, a finished teacher is kept and an unfinished one continues from its checkpoint."""
@@ -62,7 +63,7 @@ def train_teachers(teachers: dict[str, training.TrainConfig], data: FerData, out
             continue
         finished.unlink(missing_ok=True)  # an older run's: this one is not finished yet
         print(f"teacher {name} ({len(folders)} of {len(teachers)}), into {folder}")
-        state = training.train(config, data, folder, resume=resume, command=f"{command_line()}  # teacher {name}")
+        state = loop.train(config, data, folder, resume=resume, command=f"{command_line()}  # teacher {name}")
         finish(folder, data, state)
     return folders
 
@@ -74,7 +75,7 @@ def finish(out_dir: Path, data: FerData, state: dict) -> None:
     uncorrected = None
     if state["config"].get("match_class_prior"):
         model, uncorrected = fit_prior_correction(model, data)
-        training.save_best(model, out_dir)
+        loop.save_best(model, out_dir)
     onnx_export.export_onnx(model, out_dir)
     result = evaluate(model, data, "validation", tta=DEFAULT_TTA)
     report.write_reports(out_dir, result, state, uncorrected)

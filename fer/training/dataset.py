@@ -18,7 +18,7 @@ from PIL import Image as PILImage
 from tqdm.auto import tqdm
 
 from fer.errors import first_line
-from fer.tensors import IMAGE_SIZE, to_gray_array
+from fer.face_path.tensors import IMAGE_SIZE, to_gray_array
 
 DEFAULT_HUB_DATASET = "AutumnQiu/fer2013"
 

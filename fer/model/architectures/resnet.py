@@ -7,7 +7,7 @@ pooling, dropout and one linear layer. Width 32 (2.8 M parameters) trains at abo
 
 from torch import nn
 
-from fer.architectures.vgg import conv_bn_relu, pooled_classifier
+from fer.model.architectures.vgg import conv_bn_relu, pooled_classifier
 
 
 class BasicBlock(nn.Module):

@@ -15,7 +15,7 @@ DEFAULT_REPO_NAME = "fer2013-emotion"
 UPLOADED_FILES = ["config.json", "model.safetensors", "model.onnx", "README.md", "metrics.json", "*.png"]
 REQUIRED_FILES = ["config.json", "model.safetensors", "README.md"]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPACE_FILES = ["app.py", "requirements.txt", "packages.txt"]  # packages.txt (Debian packages) only if there is one
 SPACE_FOLDERS = ["fer", "examples"]  # fer/pretrained too: the app falls back to the bundled model
 NOT_FOR_THE_SPACE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.tmp", "checkpoint.safetensors")

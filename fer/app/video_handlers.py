@@ -13,10 +13,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from fer import chart
-from fer.model import EmotionClassifier
-from fer.timeline import VideoAnalysis, analyze_video
-from fer.video import Mp4Writer, VideoError
+from fer.app import chart
+from fer.model.classifier import EmotionClassifier
+from fer.video.clip import Mp4Writer, VideoError
+from fer.video.timeline import VideoAnalysis, analyze_video
 
 
 class VideoHandlers:

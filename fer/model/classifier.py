@@ -1,4 +1,4 @@
-"""The emotion classifier: a network from `fer.architectures` plus what it needs to be used
+"""The emotion classifier: a network from `fer.model.architectures` plus what it needs to be used
 (class names, input size, pixel normalisation), saved as config.json + model.safetensors and
 loadable with `EmotionClassifier.from_pretrained(local_dir_or_hub_id)`."""
 
@@ -15,10 +15,10 @@ from huggingface_hub import PyTorchModelHubMixin, constants
 from huggingface_hub.errors import HfHubHTTPError
 from torch import nn
 
-from fer.architectures import ARCHITECTURES, build
 from fer.errors import first_line
+from fer.model.architectures import ARCHITECTURES, build
 
-BUNDLED_MODEL = Path(__file__).parent / "pretrained"
+BUNDLED_MODEL = Path(__file__).parent.parent / "pretrained"
 FER2013_LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 
 # Bounds for a config.json read from disk or the Hub: anything outside is refused before a
@@ -49,7 +49,7 @@ class EmotionClassifier(
         validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction, weights_dtype)
         self.arch, self.labels, self.input_size = arch, labels, input_size
         self.mean, self.std = mean, std
-        self.prior_correction = prior_correction  # class-probability multipliers (fer.calibration); None = none
+        self.prior_correction = prior_correction  # class-probability multipliers (fer.training.calibration) or None
         self.weights_dtype = weights_dtype
         self.net = build(arch, len(labels), input_size, width, dropout)
 
@@ -121,7 +121,7 @@ def load_classifier(source: str) -> EmotionClassifier:
 
     try:
         # huggingface_hub prints "Loading weights from local directory" to stdout, which must stay
-        # clean for `fer.predict --json` and `fer.evaluate`'s JSON line.
+        # clean for `fer.app.cli --json` and `fer.training.evaluate`'s JSON line.
         with contextlib.redirect_stdout(sys.stderr):
             model = EmotionClassifier.from_pretrained(str(source))
     except ModelConfigError as error:

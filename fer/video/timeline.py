@@ -1,5 +1,5 @@
-"""A video in, each face's emotions over time out: sampled frames → faces (fer.analysis) → tracks
-(fer.tracks) → per-track summaries, the API's JSON and the CSV rows.
+"""A video in, each face's emotions over time out: sampled frames → faces (fer.model.analysis) → tracks
+(fer.video.tracks) → per-track summaries, the API's JSON and the CSV rows.
 
 Raw per-frame probabilities go to the JSON, the CSV and the summaries; the smoothed ones are what
 the timeline plot and the annotated video show.
@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fer.analysis import FaceResult, analyze
-from fer.faces import DEFAULT_MAX_FACES, WHOLE_IMAGE
-from fer.model import EmotionClassifier
-from fer.probabilities import DEFAULT_TTA
-from fer.tracks import DEFAULT_SMOOTHING_S, Tracker
-from fer.video import DEFAULT_SAMPLE_FPS, Clip
+from fer.face_path.faces import DEFAULT_MAX_FACES, WHOLE_IMAGE
+from fer.model.analysis import FaceResult, analyze
+from fer.model.classifier import EmotionClassifier
+from fer.model.probabilities import DEFAULT_TTA
+from fer.video.clip import DEFAULT_SAMPLE_FPS, Clip
+from fer.video.tracks import DEFAULT_SMOOTHING_S, Tracker
 
 STRONGEST_MOMENTS = 3
 MOMENTS_APART_S = 1.0
@@ -108,7 +108,7 @@ def analyze_video(path: str | Path, model: EmotionClassifier, fps: float = DEFAU
     """Every face in frames sampled `fps` times a second, tracked. `on_frame(picture, frame,
     expected frame count)` sees each sampled frame as it is analysed (progress bars, the annotated
     video); the count is 0 when the file does not say its duration.
-    Raises `fer.video.VideoError` for a file that cannot be used."""
+    Raises `fer.video.clip.VideoError` for a file that cannot be used."""
     with Clip(path) as clip:
         analysis = VideoAnalysis(fps, clip.duration_s, list(model.labels))
         tracker = Tracker(smoothing_s)

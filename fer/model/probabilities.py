@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from fer.model import EmotionClassifier
-from fer.tensors import normalize
+from fer.face_path.tensors import normalize
+from fer.model.classifier import EmotionClassifier
 
 TTA_MODES = ("none", "flip", "tencrop")
 DEFAULT_TTA = "flip"
@@ -39,7 +39,7 @@ def predict_probabilities(model: EmotionClassifier, gray_images: torch.Tensor, t
 
 def face_probabilities(model: EmotionClassifier, crops_per_face: list[list[np.ndarray]],
                        tta: str = DEFAULT_TTA) -> torch.Tensor:
-    """Each face's class probabilities averaged over its 48×48 crops (`fer.faces.face_crops`), F×C, with
+    """Each face's class probabilities averaged over its 48×48 crops (`fer.face_path.faces.face_crops`), F×C, with
     the prior correction applied once to the average, as `predict_probabilities` does for TTA views."""
     counts = torch.tensor([len(crops) for crops in crops_per_face])
     if not len(counts):

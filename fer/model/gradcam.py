@@ -14,8 +14,8 @@ from PIL import Image
 from torch import nn
 from torchvision.transforms.v2 import functional as TF
 
-from fer.model import EmotionClassifier
-from fer.tensors import normalize
+from fer.face_path.tensors import normalize
+from fer.model.classifier import EmotionClassifier
 
 DISPLAY_SIZE = 192
 

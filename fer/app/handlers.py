@@ -12,12 +12,13 @@ import time
 import gradio as gr
 import numpy as np
 
-from fer import chart, gradcam
-from fer.analysis import Analysis, analyze
-from fer.image import ImageError, open_image
-from fer.model import EmotionClassifier
-from fer.timeline import tracked
-from fer.tracks import DEFAULT_SMOOTHING_S, Tracker
+from fer.app import chart
+from fer.face_path.image import ImageError, open_image
+from fer.model import gradcam
+from fer.model.analysis import Analysis, analyze
+from fer.model.classifier import EmotionClassifier
+from fer.video.timeline import tracked
+from fer.video.tracks import DEFAULT_SMOOTHING_S, Tracker
 
 
 class Handlers:

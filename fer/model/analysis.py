@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from fer.faces import DEFAULT_MAX_FACES, Face, face_crops, find_faces
-from fer.model import EmotionClassifier
-from fer.probabilities import DEFAULT_TTA, face_probabilities
+from fer.face_path.faces import DEFAULT_MAX_FACES, Face, face_crops, find_faces
+from fer.model.classifier import EmotionClassifier
+from fer.model.probabilities import DEFAULT_TTA, face_probabilities
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Analysis:
 
 def analyze(image: Image.Image, model: EmotionClassifier, tta: str = DEFAULT_TTA,
             max_faces: int = DEFAULT_MAX_FACES, second_look: bool = True) -> Analysis:
-    """Find the faces of an RGB picture (`fer.faces.find_faces`) and classify them all in one batch."""
+    """Find the faces of an RGB picture (`fer.face_path.faces.find_faces`) and classify them all in one batch."""
     started = time.perf_counter()
     faces, notes = find_faces(image, max_faces, second_look)
     crops = [face_crops(image, face) for face in faces]

@@ -5,17 +5,17 @@ A network trained on FER-2013 predicts the confusable classes too rarely on imag
 the bundled model called 11 % of the validation faces `fear` against 14 % fear in the training
 labels, so fear recall stayed below 0.50 although fear precision was 0.59. One multiplier per
 class, fitted on the model's predictions for the validation images (their labels are not used),
-moves those borderline faces back without retraining. The app, `fer.evaluate` and `train.py`'s
-report all predict through the multipliers (`fer.probabilities.corrected`).
+moves those borderline faces back without retraining. The app, `fer.training.evaluate` and `train.py`'s
+report all predict through the multipliers (`fer.model.probabilities.corrected`).
 """
 
 import math
 
 import torch
 
-from fer.dataset import FerData
-from fer.model import EmotionClassifier
-from fer.probabilities import DEFAULT_TTA, uncorrected_probabilities
+from fer.model.classifier import EmotionClassifier
+from fer.model.probabilities import DEFAULT_TTA, uncorrected_probabilities
+from fer.training.dataset import FerData
 
 MATCHING_STEPS = 300
 STEP_SIZE = 0.2  # each step closes a fifth of the log-gap; argmax shares are step functions, so small steps settle

@@ -1,4 +1,4 @@
-"""The training loop: recipes as plain data, one epoch at a time, a checkpoint after each.
+"""The training loop: one epoch at a time, a checkpoint after each.
 
 A run can be killed at any moment: `train(..., resume=True)` continues after the last finished
 epoch and, because every epoch seeds its own random numbers, ends where an uninterrupted run
@@ -11,7 +11,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -20,134 +20,19 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
-from fer import checkpoint, precision
-from fer.augment import capture_artefacts, mixup, random_affine_crops, random_erasing
-from fer.dataset import FerData, Split
-from fer.model import EmotionClassifier, ModelLoadError, load_classifier
-from fer.tensors import normalize
-from fer.probabilities import predict_probabilities
+from fer.face_path.tensors import normalize
+from fer.model.classifier import EmotionClassifier, ModelLoadError, load_classifier
+from fer.model.probabilities import predict_probabilities
+from fer.training import checkpoint, precision
+from fer.training.augment import capture_artefacts, mixup, random_affine_crops, random_erasing
+from fer.training.dataset import FerData, Split
+from fer.training.losses import class_weights, teacher_probabilities, training_loss
+from fer.training.recipes import TrainConfig
+from fer.training.schedule import cycles, learning_rate, total_epochs
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
-CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
+
 BATCH_NORM_IMAGES = 8192  # about this many training images re-estimate the weight average's batch-norm statistics
-
-
-@dataclass
-class TrainConfig:
-    arch: str = "vgg"
-    epochs: int = 32
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.1
-    warmup_fraction: float = 0.15
-    schedule: str = "onecycle"  # or "constant"
-    restarts: int = 0  # further short one-cycles after the main one (see `cycles`)
-    restart_epochs: int = 8
-    restart_lr: float = 0.02
-    augment: bool = True
-    erase: float = 0.0  # probability of random erasing, on top of `augment`
-    framing: float = 0.1  # the face's scale varies by up to ± this share (augment), as the detector's framing does
-    capture: float = 0.0  # share of images resampled, blurred or JPEG-compressed as the app's face path may (augment)
-    mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) blend of image pairs; 0 = off
-    class_weights: str = "none"
-    focal_gamma: float = 0.0  # focal loss: scale each class's term by (1 - p)^gamma, easy examples count less; 0 = off
-    sam: float = 0.0  # radius of sharpness-aware minimisation (`sharpness_aware_gradients`), two passes a step; 0 = off
-    input_size: int = 40
-    width: int = 44
-    dropout: float = 0.3
-    ema: float = 0.0  # decay per step of a moving average of the weights, then validated and kept; 0 = off
-    seed: int = 0
-    precision: str = "auto"
-    init_from: str = ""  # start from this model's weights (folder or Hub id) instead of random ones
-    match_class_prior: bool = True  # after training, fit class-probability multipliers (fer.calibration)
-    weights_dtype: str = "float32"  # how model.safetensors stores the kept weights: "float16" halves the file
-    teachers: list[str] = field(default_factory=list)  # models (folders or Hub ids) to distil from; none = off
-    distill_weight: float = 0.7  # with teachers: the share of the loss that is the teachers' (`training_loss`)
-    distill_temperature: float = 4.0  # softens the teachers' and the student's probabilities for that share
-
-
-RECIPES = {
-    # The moving average (decay 0.999: a time constant of ~1000 steps) suits the full 10,800-step run;
-    # short trials (--subset, few epochs) should pass --ema 0 --restarts 0, or their average still lags
-    # the start and 16 restart epochs follow. The two restarts lifted validation accuracy (docs/experiments.md).
-    # No --capture: on the 12,000-image proxy it narrowed the gaps of benchmarks/pipeline_fidelity.py but
-    # cost more clean accuracy than it won back through the app's path (docs/face_path.md).
-    "default": TrainConfig(ema=0.999, restarts=2),
-    # The student report's training, to reproduce its 56 %: SGD lr 0.01 (momentum 0.9: without it the
-    # same 10 epochs reach only 48 %), batch 32, constant rate, no augmentation, no dropout, no prior correction.
-    "seed": TrainConfig(arch="seed", epochs=10, batch_size=32, lr=0.01, momentum=0.9, nesterov=False,
-                        weight_decay=0.0, label_smoothing=0.0, schedule="constant", augment=False,
-                        input_size=48, width=32, dropout=0.0, match_class_prior=False),
-}
-
-
-# Recipes trained in stages (fer.pipeline.train_teachers): first each teacher, as a run of its own in
-# <out>/teachers/<name>; then the recipe's own settings, as a student distilled from all of them into <out>.
-# Teachers from the same recipe gain little as an ensemble (seeds 0 and 1: 70.30 and 69.99 % alone, 70.52 % averaged,
-# with flip; docs/experiments.md), so the hours go to the student rather than to a third teacher.
-TEACHERS = {
-    "best": {
-        "default": RECIPES["default"],
-        "seed1": replace(RECIPES["default"], seed=1),
-    },
-}
-# The student: width 64 (4.7 M parameters, 9.4 MB as float16) for 80 + 2 × 8 epochs. With two width-44 teachers a
-# step costs about 2.3 × a default one (python benchmarks/train_throughput.py --widths 44 56 64 --teachers 0 2 3),
-# so it gets the ~4 hours the teachers leave of the 6-hour budget (131–142 s per epoch); width 64 ran as fast as 56.
-RECIPES["best"] = replace(RECIPES["default"], width=64, epochs=80, weights_dtype="float16")
-
-
-def recipe(name: str, **overrides) -> TrainConfig:
-    known = {field.name for field in fields(TrainConfig)}
-    unknown = set(overrides) - known
-    if unknown:
-        raise ValueError(f"unknown training settings: {sorted(unknown)}")
-    return TrainConfig(**{**asdict(RECIPES[name]), **{k: v for k, v in overrides.items() if v is not None}})
-
-
-def cycles(config: TrainConfig) -> list[tuple[int, int, float]]:
-    """(first epoch, epochs, peak rate) of each one-cycle: the main one, then the restarts.
-
-    A restart begins at the kept weights (the weight average, if any) with fresh momentum: what
-    fine-tuning the finished model again with `--init-from` did, which lifted validation accuracy."""
-    restarts = [(config.epochs + index * config.restart_epochs, config.restart_epochs, config.restart_lr)
-                for index in range(config.restarts)]
-    return [(0, config.epochs, config.lr)] + restarts
-
-
-def total_epochs(config: TrainConfig) -> int:
-    first_epoch, epochs, _ = cycles(config)[-1]
-    return first_epoch + epochs
-
-
-def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
-    """Per cycle, linear warm-up then cosine decay to zero; a pure function of the step, so resuming needs no state."""
-    if config.schedule == "constant":
-        return config.lr
-    first_epoch, epochs, peak = [cycle for cycle in cycles(config) if step >= cycle[0] * steps_per_epoch][-1]
-    step -= first_epoch * steps_per_epoch
-    cycle_steps = epochs * steps_per_epoch
-    warmup = max(1, int(config.warmup_fraction * cycle_steps))
-    if step < warmup:
-        return peak * (0.04 + 0.96 * step / warmup)
-    progress = (step - warmup) / max(1, cycle_steps - warmup)
-    return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
-def class_weights(counts: list[int], mode: str) -> torch.Tensor | None:
-    if mode not in CLASS_WEIGHTINGS:
-        raise ValueError(f"class_weights must be one of {CLASS_WEIGHTINGS}")
-    if mode == "none":
-        return None
-    counts = torch.tensor(counts, dtype=torch.float32).clamp(min=1)
-    weights = counts.sum() / (len(counts) * counts)
-    if mode == "sqrt":
-        weights = weights.sqrt()
-    return weights / (weights * counts).sum() * counts.sum()  # mean weight over samples stays 1
-
 
 def build_model(config: TrainConfig, labels: list[str]) -> EmotionClassifier:
     torch.manual_seed(config.seed)
@@ -220,59 +105,6 @@ def training_batch(images: torch.Tensor, config: TrainConfig, model: EmotionClas
     else:
         pixels = TF.center_crop(images, [config.input_size] * 2)
     return normalize(pixels, model.mean, model.std)
-
-
-def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float, label_smoothing: float,
-               loss_weights: torch.Tensor | None) -> torch.Tensor:
-    """Label-smoothed cross-entropy whose term for each class is scaled by (1 - its probability)^gamma
-    (Lin et al. 2017); class weights weight each image by its true class, averaged like cross-entropy's."""
-    log_probabilities = logits.log_softmax(1)
-    classes = logits.shape[1]
-    smoothed = F.one_hot(targets, classes).float() * (1 - label_smoothing) + label_smoothing / classes
-    focus = (1 - log_probabilities.exp()).pow(gamma)
-    per_image = -(smoothed * focus * log_probabilities).sum(1)
-    if loss_weights is None:
-        return per_image.mean()
-    image_weights = loss_weights[targets]
-    return (per_image * image_weights).sum() / image_weights.sum()
-
-
-def hard_label_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
-                    partners: torch.Tensor | None = None, share: float = 1.0) -> torch.Tensor:
-    """Cross-entropy (focal if the recipe says so); for a mixup batch, the losses of both images' labels
-    weighted by their shares."""
-    def loss_against(labels):
-        if config.focal_gamma:
-            return focal_loss(logits.float(), labels, config.focal_gamma, config.label_smoothing, loss_weights)
-        return F.cross_entropy(logits.float(), labels, weight=loss_weights, label_smoothing=config.label_smoothing)
-    if partners is None:
-        return loss_against(targets)
-    return share * loss_against(targets) + (1 - share) * loss_against(targets[partners])
-
-
-@torch.no_grad()
-def teacher_probabilities(teachers: list[EmotionClassifier], inputs: torch.Tensor, temperature: float) -> torch.Tensor:
-    """The ensemble's softened probabilities: each teacher's softmax(logits / T), averaged. Raw logits: a teacher's
-    prior correction would bias the student's, which is fitted afresh after training."""
-    return torch.stack([(teacher(inputs).float() / temperature).softmax(1) for teacher in teachers]).mean(0)
-
-
-def distillation_loss(logits: torch.Tensor, soft_targets: torch.Tensor, temperature: float) -> torch.Tensor:
-    """T²·KL(teachers ‖ student softened by T) (Hinton et al. 2015): the T² keeps its gradients as large as
-    the hard-label loss's whatever the temperature."""
-    log_student = (logits.float() / temperature).log_softmax(1)
-    return temperature ** 2 * F.kl_div(log_student, soft_targets, reduction="batchmean")
-
-
-def training_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
-                  partners: torch.Tensor | None = None, share: float = 1.0,
-                  soft_targets: torch.Tensor | None = None) -> torch.Tensor:
-    """The hard-label loss; with teachers' `soft_targets`, (1 − w)·that + w·the distillation loss."""
-    hard = hard_label_loss(logits, targets, config, loss_weights, partners, share)
-    if soft_targets is None:
-        return hard
-    weight = config.distill_weight
-    return (1 - weight) * hard + weight * distillation_loss(logits, soft_targets, config.distill_temperature)
 
 
 def sharpness_aware_gradients(model: torch.nn.Module, radius: float, loss_at_weights) -> None:

@@ -5,7 +5,7 @@ made a training epoch about 20 % slower (80–88 s instead of 62–72 on the 2-c
 
 from torch import nn
 
-from fer.architectures.vgg import VGGBN
+from fer.model.architectures.vgg import VGGBN
 
 
 class SqueezeExcite(nn.Module):

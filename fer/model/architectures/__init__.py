@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from fer.architectures import resnet, seed, vgg, vgg_se
+from fer.model.architectures import resnet, seed, vgg, vgg_se
 
 ARCHITECTURES = {"seed": seed.SeedCNN, "vgg": vgg.VGGBN, "vgg_se": vgg_se.VGGSE, "resnet": resnet.ResNet}
 
