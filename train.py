@@ -1,4 +1,5 @@
-"""Train an emotion classifier on FER-2013 on the CPU, evaluate it, and optionally push it.
+"""Train an emotion classifier on FER-2013 (on a GPU if there is one, else the CPU), evaluate it, and
+optionally push it.
 
     python train.py --dataset ../shared/fer2013                 # the default model
     python train.py --dataset ../shared/fer2013 --arch seed --recipe seed --out runs/seed
@@ -9,6 +10,7 @@
     python train.py --subset 12000 --epochs 6 --ema 0 --restarts 0  # a quick trial
     python train.py --push --repo-id USER/NAME                 # upload runs/default to the Hub
     python train.py --skip-training --push --space USER/DEMO   # ... and run it in a Gradio Space
+    torchrun --nproc_per_node 4 train.py --out runs/ddp         # one model, 4 processes (GPUs) in DDP
 """
 
 import argparse

@@ -1,12 +1,16 @@
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from fer.model.classifier import ModelLoadError
+import train
+from fer.model.classifier import BUNDLED_MODEL, FER2013_LABELS, ModelLoadError, load_classifier
 from fer.training import checkpoint, loop, losses, recipes, schedule
 from fer.training.checkpoint import CheckpointError
 from fer.training.dataset import load_fer
+from tests.conftest import synthetic_faces
 
 TINY = dict(epochs=2, restarts=0, batch_size=16, width=4, precision="fp32", lr=0.05)
 
@@ -191,8 +195,8 @@ def test_a_mixup_loss_charges_both_labels_by_their_shares():
     targets, swapped = torch.tensor([0, 1]), torch.tensor([1, 0])
     own = losses.training_loss(logits, targets, config, None)
     other = losses.training_loss(logits, targets[swapped], config, None)
-    assert losses.training_loss(logits, targets, config, None, swapped, share=1.0) == pytest.approx(own.item())
-    assert losses.training_loss(logits, targets, config, None, swapped, share=0.7) == pytest.approx(
+    assert losses.training_loss(logits, targets, config, None, targets[swapped], share=1.0) == pytest.approx(own.item())
+    assert losses.training_loss(logits, targets, config, None, targets[swapped], share=0.7) == pytest.approx(
         0.7 * own.item() + 0.3 * other.item())
     assert other > own
 
@@ -234,3 +238,34 @@ def test_weights_dtype_float16_stores_the_kept_model_in_half_precision(local_dat
     stored = load_file(str(tmp_path / "model.safetensors"))
     assert {value.dtype for value in stored.values() if value.is_floating_point()} == {torch.float16}
     assert load_file(str(tmp_path / loop.CHECKPOINT_NAME))["model.net.features.0.weight"].dtype == torch.float32
+
+
+@pytest.fixture
+def image_folder(tmp_path) -> Path:
+    """A tiny folder of class subfolders (what `load_dataset` reads as an image folder), in FER-2013's classes."""
+    images, labels = synthetic_faces(42, seed=5)
+    for image, label in zip(images, labels):
+        folder = tmp_path / "my_faces" / "train" / FER2013_LABELS[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        image.save(folder / f"{len(list(folder.iterdir()))}.png")
+    return tmp_path / "my_faces"
+
+
+def test_init_from_the_bundled_model_takes_its_shape_and_fine_tunes(image_folder, tmp_path, capsys):
+    out = tmp_path / "mine"
+    code = train.main(["--dataset", str(image_folder), "--init-from", str(BUNDLED_MODEL), "--epochs", "1",
+                       "--lr", "0.02", "--restarts", "0", "--ema", "0", "--batch-size", "16", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    bundled, tuned = load_classifier(str(BUNDLED_MODEL)), load_classifier(str(out))
+    assert (tuned.arch, tuned.width, tuned.input_size) == (bundled.arch, bundled.width, bundled.input_size)
+    conv = "net.features.0.weight"
+    assert not torch.equal(tuned.state_dict()[conv], bundled.state_dict()[conv])
+    assert (out / "metrics.json").exists()
+
+
+def test_init_from_with_a_contradicting_width_is_a_clear_error(image_folder, tmp_path, capsys):
+    code = train.main(["--dataset", str(image_folder), "--init-from", str(BUNDLED_MODEL), "--width", "44",
+                       "--out", str(tmp_path / "mine")])
+    error = capsys.readouterr().err
+    assert code == 2 and "--width 44" in error and "leave those flags out" in error
+    assert not (tmp_path / "mine" / loop.CHECKPOINT_NAME).exists()

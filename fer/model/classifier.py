@@ -47,7 +47,7 @@ class EmotionClassifier(
         super().__init__()
         labels = list(FER2013_LABELS) if labels is None else labels
         validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction, weights_dtype)
-        self.arch, self.labels, self.input_size = arch, labels, input_size
+        self.arch, self.labels, self.input_size, self.width = arch, labels, input_size, width
         self.mean, self.std = mean, std
         self.prior_correction = prior_correction  # class-probability multipliers (fer.training.calibration) or None
         self.weights_dtype = weights_dtype

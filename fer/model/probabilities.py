@@ -66,5 +66,5 @@ def corrected(probabilities: torch.Tensor, prior_correction: list[float] | None)
     """Probabilities times the per-class multipliers, renormalised (unchanged without multipliers)."""
     if prior_correction is None:
         return probabilities
-    scaled = probabilities * torch.tensor(prior_correction, dtype=probabilities.dtype)
+    scaled = probabilities * torch.tensor(prior_correction, dtype=probabilities.dtype, device=probabilities.device)
     return scaled / scaled.sum(-1, keepdim=True)

@@ -1,4 +1,5 @@
-"""Training-time augmentation of a whole uint8 batch at once.
+"""Training-time augmentation of a whole uint8 batch at once, on the batch's device (random numbers are drawn on
+the CPU from the epoch's generator, so a run draws the same ones on any device).
 
 One random affine per image (crop position, scale, small rotation, horizontal flip) applied by a
 single `grid_sample` call: per-image torchvision transforms would cost more CPU than the network
@@ -32,7 +33,7 @@ def random_affine_crops(images: torch.Tensor, out_size: int, generator: torch.Ge
     shift_x, shift_y = uniform(-1, 1) * slack, uniform(-1, 1) * slack
     cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
     theta = torch.stack([torch.stack([cos * flip, -sin, shift_x], 1),
-                         torch.stack([sin * flip, cos, shift_y], 1)], 1)
+                         torch.stack([sin * flip, cos, shift_y], 1)], 1).to(images.device)
     grid = F.affine_grid(theta, [n, 1, out_size, out_size], align_corners=False)
     return F.grid_sample(images.unsqueeze(1).float(), grid, mode="bilinear",
                          padding_mode="border", align_corners=False)
@@ -54,7 +55,7 @@ def random_erasing(pixels: torch.Tensor, probability: float, generator: torch.Ge
               & (cols >= left.view(-1, 1, 1)) & (cols < (left + box_w).view(-1, 1, 1)))
     erased = inside & (torch.rand(n, generator=generator) < probability).view(-1, 1, 1)
     noise = 255 * torch.rand(pixels.shape, generator=generator)
-    return torch.where(erased.unsqueeze(1), noise, pixels)
+    return torch.where(erased.unsqueeze(1).to(pixels.device), noise.to(pixels.device), pixels)
 
 
 def mixup(pixels: torch.Tensor, alpha: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
@@ -92,7 +93,8 @@ def capture_artefacts(images: torch.Tensor, probability: float, generator: torch
         faces = TF.gaussian_blur(faces, [5, 5], [sigma, sigma])
         faces = faces.clamp(0, 255).round().to(torch.uint8)
     else:
-        faces = TF.jpeg(faces.clamp(0, 255).round().to(torch.uint8), round(float(uniform(30, 95))))
+        quality = round(float(uniform(30, 95)))  # JPEG coding on the CPU: torchvision's GPU coder is not everywhere
+        faces = TF.jpeg(faces.clamp(0, 255).round().to(torch.uint8).cpu(), quality).to(images.device)
     degraded = images.clone()
     degraded[chosen] = faces.squeeze(1)
     return degraded

@@ -1,4 +1,5 @@
-"""Resumable training state in one safetensors file (no pickle), written atomically.
+"""Resumable training state in one safetensors file (no pickle), written atomically, always as CPU tensors
+(a run started on a GPU resumes on a CPU and the other way round).
 
 Tensors: the model's state dict under `model.`, the optimizer's per-parameter buffers under
 `optimizer.<index>.`, the moving average of the weights (if the run keeps one) under `average.`.
@@ -23,7 +24,7 @@ class CheckpointError(Exception):
 
 def atomic_save_tensors(tensors: dict, path: Path, metadata: dict | None = None) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    save_file({name: t.contiguous() for name, t in tensors.items()}, str(temporary), metadata=metadata)
+    save_file({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, str(temporary), metadata=metadata)
     os.replace(temporary, path)
 
 

@@ -45,6 +45,9 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def to(self, device: torch.device) -> Split:
+        return Split(self.images.to(device), self.labels.to(device))
+
     def subset(self, indices) -> Split:
         indices = torch.as_tensor(indices)
         return Split(self.images[indices], self.labels[indices])

@@ -38,16 +38,16 @@ def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float, label_
 
 
 def hard_label_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
-                    partners: torch.Tensor | None = None, share: float = 1.0) -> torch.Tensor:
+                    partner_targets: torch.Tensor | None = None, share: float = 1.0) -> torch.Tensor:
     """Cross-entropy (focal if the recipe says so); for a mixup batch, the losses of both images' labels
     weighted by their shares."""
     def loss_against(labels):
         if config.focal_gamma:
             return focal_loss(logits.float(), labels, config.focal_gamma, config.label_smoothing, loss_weights)
         return F.cross_entropy(logits.float(), labels, weight=loss_weights, label_smoothing=config.label_smoothing)
-    if partners is None:
+    if partner_targets is None:
         return loss_against(targets)
-    return share * loss_against(targets) + (1 - share) * loss_against(targets[partners])
+    return share * loss_against(targets) + (1 - share) * loss_against(partner_targets)
 
 
 @torch.no_grad()
@@ -65,10 +65,10 @@ def distillation_loss(logits: torch.Tensor, soft_targets: torch.Tensor, temperat
 
 
 def training_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
-                  partners: torch.Tensor | None = None, share: float = 1.0,
+                  partner_targets: torch.Tensor | None = None, share: float = 1.0,
                   soft_targets: torch.Tensor | None = None) -> torch.Tensor:
     """The hard-label loss; with teachers' `soft_targets`, (1 − w)·that + w·the distillation loss."""
-    hard = hard_label_loss(logits, targets, config, loss_weights, partners, share)
+    hard = hard_label_loss(logits, targets, config, loss_weights, partner_targets, share)
     if soft_targets is None:
         return hard
     weight = config.distill_weight

@@ -14,28 +14,37 @@ from fer.training.calibration import match_class_prior
 from fer.training.checkpoint import CheckpointError
 from fer.training.dataset import DatasetError, FerData, load_fer, stratified_split
 from fer.training.evaluate import evaluate, score
+from fer.training.hardware import Hardware, HardwareError, start, stop
 
 
 def run(config: recipes.TrainConfig, args, out_dir: Path) -> int:
+    """Under torchrun every process trains; only the first one evaluates, writes the reports and pushes."""
     started = time.perf_counter()
     try:
+        hardware = start(config.device)
         if not args.skip_training:
+            if config.init_from:
+                given = {name for name in loop.SHAPE_SETTINGS if getattr(args, name) is not None}
+                config = loop.shaped_like(config, config.init_from, given)
             data = load_data(args.dataset, args.subset, config.seed)
             if args.recipe in recipes.TEACHERS and args.teachers is None:
-                teachers = train_teachers(recipes.TEACHERS[args.recipe], data, out_dir, args.resume)
+                teachers = train_teachers(recipes.TEACHERS[args.recipe], data, out_dir, args.resume, hardware)
                 config = replace(config, teachers=[str(folder) for folder in teachers])
             state = loop.train(config, data, out_dir, resume=args.resume, command=command_line())
-            finish(out_dir, data, state)
-        if args.push:
+            if hardware.is_main:
+                finish(out_dir, data, state)
+        if args.push and hardware.is_main:
             model_url = hub.push_folder(out_dir, args.repo_id, args.private)
             print(f"pushed {out_dir} to {model_url}")
             if args.space:
                 space_url = hub.push_space(args.space, model_url.repo_id, args.private)
                 print(f"the demo runs at {space_url} (Space variable FER_MODEL={model_url.repo_id})")
-    except (DatasetError, CheckpointError, ModelLoadError, hub.PushError) as error:
+        loop.say(f"wall time {time.perf_counter() - started:.0f} s")
+    except (DatasetError, CheckpointError, ModelLoadError, HardwareError, hub.PushError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wall time {time.perf_counter() - started:.0f} s")
+    finally:
+        stop()
     return 0
 
 
@@ -50,7 +59,7 @@ def load_data(source: str, subset: int | None, seed: int) -> FerData:
 
 
 def train_teachers(teachers: dict[str, recipes.TrainConfig], data: FerData, out_dir: Path,
-                   resume: bool) -> list[Path]:
+                   resume: bool, hardware: Hardware) -> list[Path]:
     """Train each teacher of a staged recipe into out_dir/teachers/<name> and finish it like any run; with
     `resume`, a finished teacher is kept and an unfinished one continues from its checkpoint."""
     folders = []
@@ -59,12 +68,16 @@ def train_teachers(teachers: dict[str, recipes.TrainConfig], data: FerData, out_
         folders.append(folder)
         finished = folder / report.METRICS_JSON  # written last, by `finish`
         if resume and finished.exists():
-            print(f"teacher {name}: finished in {folder}, kept")
+            loop.say(f"teacher {name}: finished in {folder}, kept")
             continue
-        finished.unlink(missing_ok=True)  # an older run's: this one is not finished yet
-        print(f"teacher {name} ({len(folders)} of {len(teachers)}), into {folder}")
+        hardware.barrier()  # every process has seen whether it was finished before the first removes the mark
+        if hardware.is_main:
+            finished.unlink(missing_ok=True)  # an older run's: this one is not finished yet
+        loop.say(f"teacher {name} ({len(folders)} of {len(teachers)}), into {folder}")
         state = loop.train(config, data, folder, resume=resume, command=f"{command_line()}  # teacher {name}")
-        finish(folder, data, state)
+        if hardware.is_main:
+            finish(folder, data, state)
+        hardware.barrier()  # the teacher is finished on disk before any process distils from it
     return folders
 
 

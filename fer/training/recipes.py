@@ -33,7 +33,8 @@ class TrainConfig:
     dropout: float = 0.3
     ema: float = 0.0  # decay per step of a moving average of the weights, then validated and kept; 0 = off
     seed: int = 0
-    precision: str = "auto"
+    precision: str = "auto"  # auto: bf16 where the CPU or GPU computes it natively, else fp16 on GPUs, fp32 on CPUs
+    device: str = "auto"  # auto: a CUDA GPU, else Apple's MPS, else the CPU (fer.training.hardware)
     init_from: str = ""  # start from this model's weights (folder or Hub id) instead of random ones
     match_class_prior: bool = True  # after training, fit class-probability multipliers (fer.calibration)
     weights_dtype: str = "float32"  # how model.safetensors stores the kept weights: "float16" halves the file
