@@ -146,6 +146,20 @@ def sharpness_aware_gradients(model: torch.nn.Module, radius: float, loss_at_wei
             parameter.sub_(step)
 
 
+def my_share_of_batch(split: Split, indices: torch.Tensor, config: TrainConfig, model: EmotionClassifier,
+                      generator: torch.Generator, hardware: Hardware):
+    """The batch drawn and augmented (and mixed) whole, as one process would, then cut to this process's share:
+    its inputs, targets, the targets of the images mixed into them (or None) and the mix's share."""
+    inputs = training_batch(split.images[indices], config, model, generator)
+    targets = split.labels[indices]
+    partner_targets, share = None, 1.0
+    if config.mixup:
+        inputs, partners, share = mixup(inputs, config.mixup, generator)
+        partner_targets = targets[partners]
+    mine = hardware.share(len(targets))
+    return inputs[mine], targets[mine], None if partner_targets is None else partner_targets[mine], share
+
+
 def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, loss_weights,
               compute: str, description: str, average: AveragedModel | None = None,
               teachers: list[EmotionClassifier] | None = None, hardware: Hardware | None = None,
@@ -164,15 +178,8 @@ def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, l
                     disable=not hardware.is_main)
     for step_in_epoch in progress:
         indices = order[step_in_epoch * config.batch_size:(step_in_epoch + 1) * config.batch_size]
-        inputs = training_batch(split.images[indices], config, network, generator)
-        targets = split.labels[indices]
-        partner_targets, share = None, 1.0
-        if config.mixup:
-            inputs, partners, share = mixup(inputs, config.mixup, generator)
-            partner_targets = targets[partners]
-        mine = hardware.share(len(targets))  # the whole batch was drawn, so the random numbers match one process's
-        inputs, targets = inputs[mine], targets[mine]
-        partner_targets = None if partner_targets is None else partner_targets[mine]
+        inputs, targets, partner_targets, share = my_share_of_batch(split, indices, config, network, generator,
+                                                                    hardware)
         # DDP averages the processes' gradients: weighting each share by its size makes that the batch's mean
         share_weight = len(targets) * hardware.world_size / len(indices) if hardware.world_size > 1 else 1.0
         for group in optimizer.param_groups:
