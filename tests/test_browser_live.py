@@ -1,0 +1,155 @@
+"""The Webcam tab's in-browser mode in headless Chromium: the page classifies the fake camera's picture with
+onnxruntime-web and gets the same faces, labels and probabilities as the server's `fer.model.analysis`
+on the very frame it analysed; without WebAssembly, or when a file fails to load, it says so and the
+server stream takes over."""
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer.face_path.faces import FRAME_SCALE, LOOSE_FRAMING, ROLL_TOLERANCE_DEGREES
+from fer.model.analysis import analyze
+from fer.model.classifier import BUNDLED_MODEL, load_classifier
+from tests.app_server import running_app
+from tests.browser import CHROMIUM, launch, start_browser_live
+from tests.images import EXAMPLES, astronaut
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+PROBABILITY_TOLERANCE = 0.02
+YUNET_FRAMING = {"scale": FRAME_SCALE, "shift_x": 0, "shift_y": 0, "loose_framing": LOOSE_FRAMING,
+                 "roll_tolerance_degrees": ROLL_TOLERANCE_DEGREES}
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with running_app() as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with playwright.sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_classifier(BUNDLED_MODEL)
+
+
+def three_faces(path: Path) -> Path:
+    """Three copies of the astronaut's head side by side."""
+    head = astronaut().crop((140, 20, 320, 230))
+    canvas = Image.new("RGB", (3 * head.width, head.height), "white")
+    for index in range(3):
+        canvas.paste(head, (index * head.width, 0))
+    canvas.save(path)
+    return path
+
+
+def analysed_in_the_page(driver, app_url, picture: Path):
+    """The frame the page analysed last (as the server would receive it) and the page's faces for it."""
+    browser = launch(driver, camera_picture=picture)
+    try:
+        page = start_browser_live(browser, app_url)
+        assert "nothing is sent" in page.locator(".live-status").inner_text()
+        faces, snapshot = page.evaluate("() => [ferLive.stats.lastFaces, ferLive.view.frameSnapshot()]")
+        frame = Image.open(io.BytesIO(base64.b64decode(snapshot.split(",", 1)[1]))).convert("RGB")
+        return page, browser, frame, faces
+    except Exception:
+        browser.close()
+        raise
+
+
+def centre_distance(page_box, server_box) -> float:
+    """How far apart two boxes' centres are, in face sizes (the server box's longer side)."""
+    (x, y, width, height), (sx, sy, sw, sh) = page_box, server_box
+    return np.hypot(x + width / 2 - sx - sw / 2, y + height / 2 - sy - sh / 2) / max(sw, sh)
+
+
+@pytest.mark.parametrize("picture", ["grace_hopper.jpg", "astronaut.jpg", "three faces"])
+def test_the_page_finds_the_servers_faces_and_classifies_them_as_the_server_does(driver, app_url, model, tmp_path,
+                                                                                   picture):
+    path = three_faces(tmp_path / "three.png") if picture == "three faces" else EXAMPLES / picture
+    page, browser, frame, page_faces = analysed_in_the_page(driver, app_url, path)
+    try:
+        server = analyze(frame, model, tta="flip", second_look=False)
+        assert len(page_faces) == len(server.faces)
+        # Largest first on both sides, but equal faces may come in either order: pair each with the nearest.
+        page_faces = [min(page_faces, key=lambda page_face: centre_distance(page_face["box"], face.face.box))
+                      for face in server.faces]
+        for page_face, server_face in zip(page_faces, server.faces):
+            assert centre_distance(page_face["box"], server_face.face.box) < 0.25
+        # The page's face path (framing, grey, Lanczos, crops, model, prior correction) on the server's boxes:
+        server_faces = [{"box": list(face.face.box), "eyes": [list(eye) for eye in face.face.landmarks[:2]]}
+                        for face in server.faces]
+        same_boxes = page.evaluate("([faces, framing]) => ferLive.view.classifyFaces(faces, framing)",
+                                   [server_faces, YUNET_FRAMING])
+        for page_probabilities, server_face in zip(same_boxes, server.faces):
+            server_probabilities = list(server_face.probabilities.values())
+            assert np.abs(np.subtract(page_probabilities, server_probabilities)).max() < PROBABILITY_TOLERANCE
+        # And end to end, with the page's own detector and its framing:
+        for page_face, server_face in zip(page_faces, server.faces):
+            assert model.labels[int(np.argmax(page_face["probabilities"]))] == server_face.label
+    finally:
+        browser.close()
+
+
+def server_stream_offered(page) -> None:
+    """The mode switched to the server stream, whose webcam can be started."""
+    page.wait_for_function("[...document.querySelectorAll('#webcam-mode input[type=radio]')]"
+                           ".some((input) => input.checked && /server/i.test(input.closest('label').textContent))",
+                           timeout=30_000)
+    page.get_by_role("button", name="Click to Access Webcam").wait_for(timeout=30_000)
+
+
+def test_a_browser_without_webassembly_is_told_and_gets_the_server_stream(driver, app_url):
+    browser = launch(driver, camera_picture=EXAMPLES / "grace_hopper.jpg")
+    try:
+        page = browser.new_page()
+        page.add_init_script("delete window.WebAssembly")
+        page.goto(app_url, wait_until="load")
+        page.get_by_role("tab", name="Webcam").click()
+        server_stream_offered(page)
+        assert "cannot run the model itself" in page.locator(".live-status").inner_text()
+    finally:
+        browser.close()
+
+
+def test_a_runtime_that_fails_to_load_is_reported_and_the_server_stream_takes_over(driver, app_url):
+    browser = launch(driver, camera_picture=EXAMPLES / "grace_hopper.jpg")
+    try:
+        page = browser.new_page()
+        page.route("**/web/vendor/*.wasm", lambda route: route.abort())
+        page.goto(app_url, wait_until="load")
+        page.get_by_role("tab", name="Webcam").click()
+        page.get_by_role("button", name="Start camera").click(timeout=60_000)
+        server_stream_offered(page)
+        assert "could not" in page.locator(".live-status").inner_text()
+    finally:
+        browser.close()
+
+
+def test_every_file_the_page_needs_comes_from_the_app_itself(driver, app_url):
+    """No request leaves the app's origin, and the runtime, detector and model are among them."""
+    browser = launch(driver, camera_picture=EXAMPLES / "grace_hopper.jpg")
+    try:
+        page = browser.new_page()
+        requested = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(app_url, wait_until="load")
+        page.get_by_role("tab", name="Webcam").click()
+        page.get_by_role("button", name="Start camera").click(timeout=60_000)
+        page.wait_for_function("window.ferLive.stats && window.ferLive.stats.framesDrawn >= 1", timeout=60_000)
+    finally:
+        browser.close()
+    assert all(url.startswith(app_url) or url.startswith(("data:", "blob:")) for url in requested), \
+        [url for url in requested if not url.startswith(app_url)]
+    for needed in ("web/vendor/ort-wasm-simd-threaded.wasm", "web/vendor/face_detection_short_range.onnx",
+                   "web-model/model.onnx", "web-model/settings.json"):
+        assert any(url.startswith(app_url + needed) for url in requested), needed
