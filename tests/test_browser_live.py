@@ -16,7 +16,7 @@ from fer.model.analysis import analyze
 from fer.model.classifier import BUNDLED_MODEL, load_classifier
 from tests.app_server import running_app
 from tests.browser import CHROMIUM, launch, start_browser_live
-from tests.images import EXAMPLES, astronaut
+from tests.images import EXAMPLES, three_faces
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -42,23 +42,14 @@ def model():
     return load_classifier(BUNDLED_MODEL)
 
 
-def three_faces(path: Path) -> Path:
-    """Three copies of the astronaut's head side by side."""
-    head = astronaut().crop((140, 20, 320, 230))
-    canvas = Image.new("RGB", (3 * head.width, head.height), "white")
-    for index in range(3):
-        canvas.paste(head, (index * head.width, 0))
-    canvas.save(path)
-    return path
-
-
 def analysed_in_the_page(driver, app_url, picture: Path):
     """The frame the page analysed last (as the server would receive it) and the page's faces for it."""
     browser = launch(driver, camera_picture=picture)
     try:
-        page = start_browser_live(browser, app_url)
+        page = start_browser_live(browser, app_url, frames=8)  # every view of every face had its turn
         assert "nothing is sent" in page.locator(".live-status").inner_text()
-        faces, snapshot = page.evaluate("() => [ferLive.stats.lastFaces, ferLive.view.frameSnapshot()]")
+        faces, snapshot = page.evaluate("async () => { await ferLive.view.pause(); "
+                                        "return [ferLive.stats.lastFaces, ferLive.view.frameSnapshot()]; }")
         frame = Image.open(io.BytesIO(base64.b64decode(snapshot.split(",", 1)[1]))).convert("RGB")
         return page, browser, frame, faces
     except Exception:
@@ -75,7 +66,9 @@ def centre_distance(page_box, server_box) -> float:
 @pytest.mark.parametrize("picture", ["grace_hopper.jpg", "astronaut.jpg", "three faces"])
 def test_the_page_finds_the_servers_faces_and_classifies_them_as_the_server_does(driver, app_url, model, tmp_path,
                                                                                    picture):
-    path = three_faces(tmp_path / "three.png") if picture == "three faces" else EXAMPLES / picture
+    path = EXAMPLES / picture
+    if picture == "three faces":
+        three_faces().save(path := tmp_path / "three.png")
     page, browser, frame, page_faces = analysed_in_the_page(driver, app_url, path)
     try:
         server = analyze(frame, model, tta="flip", second_look=False)
@@ -93,7 +86,8 @@ def test_the_page_finds_the_servers_faces_and_classifies_them_as_the_server_does
         for page_probabilities, server_face in zip(same_boxes, server.faces):
             server_probabilities = list(server_face.probabilities.values())
             assert np.abs(np.subtract(page_probabilities, server_probabilities)).max() < PROBABILITY_TOLERANCE
-        # And end to end, with the page's own detector and its framing:
+        # And end to end, with the page's own detector and its framing (probabilities within 0.003 of the server's
+        # on the astronaut and the three faces, 0.09 on Grace Hopper, whose box BlazeFace frames differently):
         for page_face, server_face in zip(page_faces, server.faces):
             assert model.labels[int(np.argmax(page_face["probabilities"]))] == server_face.label
     finally:

@@ -112,10 +112,24 @@ export function excessRollDegrees(eyes, toleranceDegrees) {
   return Math.sign(roll) * Math.max(0, Math.abs(roll) - toleranceDegrees);
 }
 
+// A frame is the picture's size and the RGBA pixels of a region of it (`pixels`, at `left`, `top`) that holds
+// every pixel its faces' squares need (`regionNeeded`): reading a 640×480 frame whole costs more than the crops.
 function greyAt(frame, x, y) {
-  const column = Math.min(Math.max(x, 0), frame.width - 1);
-  const row = Math.min(Math.max(y, 0), frame.height - 1);
-  return grey(frame.data, (row * frame.width + column) * 4);
+  const column = Math.min(Math.max(x, 0), frame.width - 1) - frame.left;
+  const row = Math.min(Math.max(y, 0), frame.height - 1) - frame.top;
+  return grey(frame.pixels.data, (row * frame.pixels.width + column) * 4);
+}
+
+// The part of a width×height picture the faces' squares reach, turned or not: [left, top, width, height].
+export function regionNeeded(faces, width, height, settings) {
+  const squares = faces.flatMap((face) => ferSquares(face.box, width, height, settings.framing));
+  if (!squares.length) return [0, 0, 1, 1];
+  const reach = ([centre, side]) => side / 2 * Math.SQRT2 + 2;
+  const left = Math.max(0, Math.floor(Math.min(...squares.map((square) => square[0][0] - reach(square)))));
+  const top = Math.max(0, Math.floor(Math.min(...squares.map((square) => square[0][1] - reach(square)))));
+  const right = Math.min(width, Math.ceil(Math.max(...squares.map((square) => square[0][0] + reach(square)))));
+  const bottom = Math.min(height, Math.ceil(Math.max(...squares.map((square) => square[0][1] + reach(square)))));
+  return [left, top, right - left, bottom - top];
 }
 
 // `square_around`: the grey square of `side` around `centre`, edge pixels repeated outside the picture; a head

@@ -1,7 +1,7 @@
 // The Webcam tab's in-browser mode: camera → BlazeFace → FER-2013 framing → the bundled classifier, all in this
 // page with onnxruntime-web (WASM); boxes, labels and the largest face's chart drawn over the video.
 // Nothing leaves the page. On any failure it says why and hands over to the server stream.
-import { averagedCorrected, faceCrops, modelViews } from './face_path.js';
+import { averagedCorrected, faceCrops, modelViews, regionNeeded } from './face_path.js';
 import { FaceDetector } from './detector.js';
 import { Tracker } from './tracks.js';
 
@@ -22,6 +22,7 @@ class LiveView {
     this.frameCanvas = document.createElement('canvas');
     this.frameContext = this.frameCanvas.getContext('2d', { willReadFrequently: true });
     this.tracker = new Tracker(settings.tracks);
+    this.stopped = () => {};
     this.stats = { framesDrawn: 0, firstResultMs: null, startedAt: 0, lastFaces: [] };
   }
 
@@ -48,13 +49,24 @@ class LiveView {
     if (this.stream) this.stream.getTracks().forEach((track) => track.stop());
   }
 
+  // For tests: stops after the frame in hand, so that the frame canvas and lastFaces belong together.
+  pause() {
+    return new Promise((resolve) => {
+      this.stopped = resolve;
+      this.running = false;
+    });
+  }
+
   say(text) {
     this.status.textContent = text;
     this.status.classList.remove('live-error');
   }
 
   nextFrame() {
-    if (!this.running) return;
+    if (!this.running) {
+      this.stopped();
+      return;
+    }
     const go = () => this.analyseFrame().then(() => this.nextFrame(), (error) => this.fail(error));
     if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(go);
     else requestAnimationFrame(go);
@@ -67,21 +79,28 @@ class LiveView {
       Object.assign(this.view, { width, height });
     }
     this.frameContext.drawImage(this.video, 0, 0);
-    return this.frameContext.getImageData(0, 0, width, height);
+    return { width, height };
+  }
+
+  // The frame's size and the pixels of `region` ([left, top, width, height]; faceCrops reads them).
+  framePixels(size, region) {
+    return { ...size, left: region[0], top: region[1], pixels: this.frameContext.getImageData(...region) };
   }
 
   async analyseFrame() {
-    const frame = this.grabFrame();
-    const found = await this.detector.detect(this.frameCanvas, frame.width, frame.height, this.settings.min_face_side);
+    const size = this.grabFrame();
+    const found = await this.detector.detect(this.frameCanvas, size.width, size.height, this.settings.min_face_side);
     const faces = found.slice(0, this.maxFaces());
-    const probabilities = await this.classify(frame, faces);
+    const frame = this.framePixels(size, regionNeeded(faces, size.width, size.height, this.settings));
     const steady = this.element.ownerDocument.querySelector('#steady input');
     this.tracker.smoothingS = !steady || steady.checked ? this.settings.tracks.smoothing_s : 0;
-    const tracked = this.tracker.update(faces.map((face) => face.box), probabilities, performance.now() / 1000);
-    this.lastFrame = frame;
+    const now = performance.now() / 1000;
+    const tracks = this.tracker.assign(faces.map((face) => face.box), now);
+    const probabilities = await this.classifyInTurn(frame, faces, tracks);
     this.stats.lastFaces = faces.map((face, index) => ({ box: face.box, eyes: face.eyes, score: face.score,
-      probabilities: probabilities[index], id: tracked[index].id, shown: tracked[index].smoothed }));
-    this.draw(frame, this.stats.lastFaces);
+      probabilities: probabilities[index], id: tracks[index].id,
+      shown: this.tracker.smooth(tracks[index], face.box, probabilities[index], now) }));
+    this.draw(size, this.stats.lastFaces);
     this.stats.framesDrawn += 1;
     if (this.stats.firstResultMs === null && faces.length) this.stats.firstResultMs = performance.now() - this.stats.startedAt;
   }
@@ -91,15 +110,45 @@ class LiveView {
     return slider ? Number(slider.value) || 1 : this.settings.max_faces;
   }
 
-  // Every face's prior-corrected probabilities, from one run over all faces' crops and mirrors.
-  async classify(frame, faces, settings = this.settings) {
+  // The model's prior-corrected probabilities of `count` views laid end to end.
+  async probabilitiesOf(views, count) {
+    const size = this.settings.model.input_size;
+    const outputs = await this.classifier.run({ faces: new this.ort.Tensor('float32', views, [count, 1, size, size]) });
+    return outputs.probabilities.data;
+  }
+
+  // Each face's probabilities, the model running one of its views per frame (its two squares and their mirrors
+  // in turn: a quarter of the work) and the mean of the latest of each view shown. On a still face that is,
+  // from the fourth frame on, what the server computes from one frame.
+  async classifyInTurn(frame, faces, tracks) {
     if (!faces.length) return [];
+    const viewSize = this.settings.model.input_size ** 2;
+    const chosen = new Float32Array(faces.length * viewSize);
+    const turns = faces.map((face, index) => {
+      const views = modelViews(faceCrops(frame, face, this.settings), this.settings);
+      const track = tracks[index];
+      if (!track.views || track.views.length !== views.length / viewSize) {
+        Object.assign(track, { views: new Array(views.length / viewSize).fill(null), turn: 0 });
+      }
+      const turn = track.turn % track.views.length;
+      track.turn += 1;
+      chosen.set(views.subarray(turn * viewSize, (turn + 1) * viewSize), index * viewSize);
+      return turn;
+    });
+    const perView = await this.probabilitiesOf(chosen, faces.length);
+    const classes = this.prior.length;
+    return tracks.map((track, index) => {
+      track.views[turns[index]] = perView.slice(index * classes, (index + 1) * classes);
+      const latest = track.views.filter(Boolean);
+      return averagedCorrected(latest.flatMap((view) => [...view]), latest.length, this.prior);
+    });
+  }
+
+  // Every face's prior-corrected probabilities from all its views at once, as the server computes them.
+  async classify(frame, faces, settings) {
     const cropsPerFace = faces.map((face) => faceCrops(frame, face, settings));
     const views = modelViews(cropsPerFace.flat(), settings);
-    const size = this.settings.model.input_size;
-    const count = views.length / (size * size);
-    const outputs = await this.classifier.run({ faces: new this.ort.Tensor('float32', views, [count, 1, size, size]) });
-    const perView = outputs.probabilities.data;
+    const perView = await this.probabilitiesOf(views, views.length / settings.model.input_size ** 2);
     const classes = this.prior.length;
     let first = 0;
     return cropsPerFace.map((crops) => {
@@ -112,7 +161,7 @@ class LiveView {
 
   draw(frame, faces) {
     const context = this.view.getContext('2d');
-    context.putImageData(frame, 0, 0);
+    context.drawImage(this.frameCanvas, 0, 0);
     const labels = this.settings.model.labels;
     context.lineWidth = Math.max(2, frame.width / 240);
     context.font = `${Math.round(Math.max(14, frame.width / 32))}px sans-serif`;
@@ -144,18 +193,16 @@ class LiveView {
     handOver(this.element, `The in-browser mode stopped (${error && error.message ? error.message : error})`);
   }
 
-  // For tests: the last analysed frame as a PNG data URL.
+  // For tests, once paused: the last analysed frame as a PNG data URL.
   frameSnapshot() {
-    const canvas = document.createElement('canvas');
-    Object.assign(canvas, { width: this.lastFrame.width, height: this.lastFrame.height });
-    canvas.getContext('2d').putImageData(this.lastFrame, 0, 0);
-    return canvas.toDataURL('image/png');
+    return this.frameCanvas.toDataURL('image/png');
   }
 
   // For tests: the last analysed frame's faces classified with another detector's faces and framing (the
-  // server's YuNet), to compare the face paths alone.
+  // server's YuNet), all views at once, to compare the face paths alone.
   classifyFaces(faces, framing) {
-    return this.classify(this.lastFrame, faces, { ...this.settings, framing });
+    const size = { width: this.frameCanvas.width, height: this.frameCanvas.height };
+    return this.classify(this.framePixels(size, [0, 0, size.width, size.height]), faces, { ...this.settings, framing });
   }
 }
 

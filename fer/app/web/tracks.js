@@ -15,23 +15,27 @@ export class Tracker {
     Object.assign(this, { smoothingS, maxShift, maxSizeRatio, maxMissingS, tracks: [], lastId: 0 });
   }
 
-  // [{id, smoothed}] for each box, in the order given.
-  update(boxes, probabilities, timeS) {
+  // The track of each box, in the order given: an earlier face's, or a new one (its `smoothed` still null).
+  assign(boxes, timeS) {
     this.tracks = this.tracks.filter((track) => timeS - track.lastSeenS <= this.maxMissingS);
     const matches = this.match(boxes);
     return boxes.map((box, index) => {
-      let track = matches.get(index);
-      if (!track) {
-        this.lastId += 1;
-        track = { id: this.lastId, box, lastSeenS: timeS, smoothed: [...probabilities[index]] };
-        this.tracks.push(track);
-      } else {
-        const weight = this.smoothingS <= 0 ? 1 : 1 - Math.exp(-Math.max(timeS - track.lastSeenS, 0) / this.smoothingS);
-        track.smoothed = track.smoothed.map((value, k) => (1 - weight) * value + weight * probabilities[index][k]);
-        Object.assign(track, { box, lastSeenS: timeS });
-      }
-      return { id: track.id, smoothed: [...track.smoothed] };
+      if (matches.has(index)) return matches.get(index);
+      this.lastId += 1;
+      const track = { id: this.lastId, box, lastSeenS: timeS, smoothed: null };
+      this.tracks.push(track);
+      return track;
     });
+  }
+
+  // The track's displayed probabilities after this frame's.
+  smooth(track, box, probabilities, timeS) {
+    const weight = track.smoothed === null || this.smoothingS <= 0 ? 1
+      : 1 - Math.exp(-Math.max(timeS - track.lastSeenS, 0) / this.smoothingS);
+    track.smoothed = probabilities.map((value, k) => (track.smoothed === null ? 0 : (1 - weight) * track.smoothed[k])
+                                                    + weight * value);
+    Object.assign(track, { box, lastSeenS: timeS });
+    return [...track.smoothed];
   }
 
   // Box index → existing track, smallest moves first, each track and box used once.
