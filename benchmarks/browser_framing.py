@@ -9,7 +9,6 @@ in Python's ONNX Runtime on the picture letterboxed to 128×128 as the page does
 and its best box is compared with the 192×192 FER-2013 square.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.fer_framing import BORDER, SIDE, spread  # noqa: E402
-from fer.training.dataset import load_fer  # noqa: E402
+from benchmarks.fer_framing import BORDER, SIDE, sampled_training_faces, spread  # noqa: E402
 
 DETECTOR = ROOT / "fer" / "app" / "web" / "vendor" / "face_detection_short_range.onnx"
 INPUT = 128
@@ -56,16 +54,10 @@ def best_box(session: ort.InferenceSession, picture: Image.Image) -> tuple[np.nd
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default=str(ROOT.parent / "shared" / "fer2013"))
-    parser.add_argument("--faces", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    train = load_fer(args.dataset).splits["train"].images.numpy()
-    chosen = np.random.default_rng(args.seed).choice(len(train), args.faces, replace=False)
+    args, sample = sampled_training_faces(__doc__)
     session = ort.InferenceSession(str(DETECTOR))
     found = []
-    for pixels in train[chosen]:
+    for pixels in sample:
         large = np.asarray(Image.fromarray(pixels).resize((SIDE, SIDE), Image.Resampling.BICUBIC))
         result = best_box(session, Image.fromarray(np.pad(large, BORDER, constant_values=128)).convert("RGB"))
         if result is not None:

@@ -102,46 +102,43 @@ def server_stream_offered(page) -> None:
     page.get_by_role("button", name="Click to Access Webcam").wait_for(timeout=30_000)
 
 
-def test_a_browser_without_webassembly_is_told_and_gets_the_server_stream(driver, app_url):
-    browser = launch(driver, camera_picture=EXAMPLES / "grace_hopper.jpg")
-    try:
-        page = browser.new_page()
-        page.add_init_script("delete window.WebAssembly")
-        page.goto(app_url, wait_until="load")
-        page.get_by_role("tab", name="Webcam").click()
-        server_stream_offered(page)
-        assert "cannot run the model itself" in page.locator(".live-status").inner_text()
-    finally:
-        browser.close()
+@pytest.fixture(scope="module")
+def browser(driver):
+    """Chromium whose webcam shows Grace Hopper's portrait."""
+    chromium = launch(driver, camera_picture=EXAMPLES / "grace_hopper.jpg")
+    yield chromium
+    chromium.close()
 
 
-def test_a_runtime_that_fails_to_load_is_reported_and_the_server_stream_takes_over(driver, app_url):
-    browser = launch(driver, camera_picture=EXAMPLES / "grace_hopper.jpg")
-    try:
-        page = browser.new_page()
-        page.route("**/web/vendor/*.wasm", lambda route: route.abort())
-        page.goto(app_url, wait_until="load")
-        page.get_by_role("tab", name="Webcam").click()
-        page.get_by_role("button", name="Start camera").click(timeout=60_000)
-        server_stream_offered(page)
-        assert "could not" in page.locator(".live-status").inner_text()
-    finally:
-        browser.close()
+def webcam_tab(browser, app_url, prepare=lambda page: None):
+    """A new page on the Webcam tab, `prepare`d before it loads."""
+    page = browser.new_page()
+    prepare(page)
+    page.goto(app_url, wait_until="load")
+    page.get_by_role("tab", name="Webcam").click()
+    return page
 
 
-def test_every_file_the_page_needs_comes_from_the_app_itself(driver, app_url):
+def test_a_browser_without_webassembly_is_told_and_gets_the_server_stream(browser, app_url):
+    page = webcam_tab(browser, app_url, lambda page: page.add_init_script("delete window.WebAssembly"))
+    server_stream_offered(page)
+    assert "cannot run the model itself" in page.locator(".live-status").inner_text()
+
+
+def test_a_runtime_that_fails_to_load_is_reported_and_the_server_stream_takes_over(browser, app_url):
+    page = webcam_tab(browser, app_url, lambda page: page.route("**/web/vendor/*.wasm", lambda route: route.abort()))
+    page.get_by_role("button", name="Start camera").click(timeout=60_000)
+    server_stream_offered(page)
+    assert "could not" in page.locator(".live-status").inner_text()
+
+
+def test_every_file_the_page_needs_comes_from_the_app_itself(browser, app_url):
     """No request leaves the app's origin, and the runtime, detector and model are among them."""
-    browser = launch(driver, camera_picture=EXAMPLES / "grace_hopper.jpg")
-    try:
-        page = browser.new_page()
-        requested = []
-        page.on("request", lambda request: requested.append(request.url))
-        page.goto(app_url, wait_until="load")
-        page.get_by_role("tab", name="Webcam").click()
-        page.get_by_role("button", name="Start camera").click(timeout=60_000)
-        page.wait_for_function("window.ferLive.stats && window.ferLive.stats.framesDrawn >= 1", timeout=60_000)
-    finally:
-        browser.close()
+    requested = []
+    page = webcam_tab(browser, app_url, lambda page: page.on("request", lambda request: requested.append(request.url)))
+    page.get_by_role("button", name="Start camera").click(timeout=60_000)
+    page.wait_for_function("window.ferLive.stats && window.ferLive.stats.framesDrawn >= 1", timeout=60_000)
+    page.close()
     assert all(url.startswith(app_url) or url.startswith(("data:", "blob:")) for url in requested), \
         [url for url in requested if not url.startswith(app_url)]
     for needed in ("web/vendor/ort-wasm-simd-threaded.wasm", "web/vendor/face_detection_short_range.onnx",

@@ -23,6 +23,7 @@ class LiveView {
     this.frameContext = this.frameCanvas.getContext('2d', { willReadFrequently: true });
     this.tracker = new Tracker(settings.tracks);
     this.stopped = () => {};
+    Object.assign(this, { framesPresented: 0, framesTaken: 0, frameArrived: null });
     this.stats = { framesDrawn: 0, firstResultMs: null, startedAt: 0, lastFaces: [] };
   }
 
@@ -41,7 +42,7 @@ class LiveView {
     await this.video.play();
     this.running = true;
     this.say(`${RUNNING} (WebAssembly, ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads > 1 ? 's' : ''})`);
-    this.nextFrame();
+    this.run();
   }
 
   stop() {
@@ -62,14 +63,41 @@ class LiveView {
     this.status.classList.remove('live-error');
   }
 
-  nextFrame() {
-    if (!this.running) {
-      this.stopped();
-      return;
+  // Analyses the newest camera frame as soon as the previous one is done: waiting for the next frame callback
+  // instead would skip a frame presented during the analysis and idle until the one after.
+  async run() {
+    this.watchCameraFrames();
+    try {
+      while (this.running) {
+        await this.newCameraFrame();
+        this.framesTaken = this.framesPresented;
+        await this.analyseFrame();
+      }
+    } catch (error) {
+      this.fail(error);
     }
-    const go = () => this.analyseFrame().then(() => this.nextFrame(), (error) => this.fail(error));
-    if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(go);
-    else requestAnimationFrame(go);
+    this.stopped();
+  }
+
+  watchCameraFrames() {
+    const schedule = (callback) => (this.video.requestVideoFrameCallback
+      ? this.video.requestVideoFrameCallback(callback) : requestAnimationFrame(callback));
+    const presented = () => {
+      this.framesPresented += 1;
+      if (this.frameArrived) this.frameArrived();
+      if (this.running) schedule(presented);
+    };
+    schedule(presented);
+  }
+
+  newCameraFrame() {
+    if (this.framesPresented > this.framesTaken) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.frameArrived = () => {
+        this.frameArrived = null;
+        resolve();
+      };
+    });
   }
 
   grabFrame() {
