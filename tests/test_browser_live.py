@@ -123,6 +123,7 @@ def test_a_browser_without_webassembly_is_told_and_gets_the_server_stream(browse
     page = webcam_tab(browser, app_url, lambda page: page.add_init_script("delete window.WebAssembly"))
     server_stream_offered(page)
     assert "cannot run the model itself" in page.locator(".live-status").inner_text()
+    assert not page.get_by_role("button", name="Start camera").is_visible()
 
 
 def test_a_runtime_that_fails_to_load_is_reported_and_the_server_stream_takes_over(browser, app_url):
@@ -130,6 +131,13 @@ def test_a_runtime_that_fails_to_load_is_reported_and_the_server_stream_takes_ov
     page.get_by_role("button", name="Start camera").click(timeout=60_000)
     server_stream_offered(page)
     assert "could not" in page.locator(".live-status").inner_text()
+
+
+def test_a_page_whose_script_fails_to_load_says_so_and_gets_the_server_stream(browser, app_url):
+    page = webcam_tab(browser, app_url, lambda page: page.route("**/web/live.js", lambda route: route.abort()))
+    server_stream_offered(page)
+    assert "could not load" in page.locator(".live-status").inner_text()
+    assert not page.get_by_role("button", name="Start camera").is_visible()
 
 
 def test_every_file_the_page_needs_comes_from_the_app_itself(browser, app_url):

@@ -48,10 +48,19 @@ PANEL_CSS = """
 .live-bar div { background: #eee; height: .9em; }
 .live-bar i { display: block; height: 100%; background: #ff7f0e; }
 """
-# Relative to the page, so it works under a proxy's path prefix too.
-LOAD_PANEL = "import(new URL('web/live.js', document.baseURI).href).then((live) => live.mount(element))" \
-             ".catch((error) => { element.querySelector('.live-status').textContent = " \
-             "'The in-browser mode could not load (' + error.message + '): use the server stream.'; });"
+# Relative to the page, so it works under a proxy's path prefix too. If live.js itself cannot load, this says so
+# and switches to the server stream, as live.js does for its own failures.
+LOAD_PANEL = """
+import(new URL('web/live.js', document.baseURI).href).then((live) => live.mount(element)).catch((error) => {
+    const status = element.querySelector('.live-status');
+    status.textContent = `The in-browser mode could not load (${error.message}): switched to the server stream.`;
+    status.classList.add('live-error');
+    element.querySelector('.live-panel').classList.add('live-off');
+    const server = [...document.querySelectorAll('#webcam-mode input[type=radio]')]
+        .find((input) => /server/i.test(input.closest('label').textContent));
+    if (server && !server.checked) server.click();
+});
+"""
 
 
 def model_folder(source: str | None, model: EmotionClassifier) -> Path | None:

@@ -279,7 +279,7 @@ export async function mount(element) {
   element.ownerDocument.addEventListener('change', (event) => {
     if (!event.target.closest || !event.target.closest('#webcam-mode')) return;
     const onServer = serverStreamChosen(element.ownerDocument);
-    element.classList.toggle('live-off', onServer);
+    element.querySelector('.live-panel').classList.toggle('live-off', onServer);
     if (onServer && view) view.stop();
     if (!status.classList.contains('live-error')) status.textContent = onServer ? ON_SERVER : IN_BROWSER;
     button.disabled = false;
