@@ -11,7 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from fer.app import cache_sweeper, chart
+from fer.app import browser_live, cache_sweeper, chart
 from fer.app.handlers import Handlers
 from fer.app.video_handlers import VideoHandlers
 from fer.face_path.faces import DEFAULT_MAX_FACES
@@ -39,7 +39,8 @@ def decoded_by_fer(image_input: gr.Image) -> gr.Image:
     return image_input
 
 
-model, model_note = load_for_app(os.environ.get("FER_MODEL"))
+model_source = os.environ.get("FER_MODEL")
+model, model_note = load_for_app(model_source)
 handlers = Handlers(model)
 video_outputs = Path(tempfile.mkdtemp(prefix="fer-video-"))
 video_handlers = VideoHandlers(model, video_outputs)
@@ -54,7 +55,7 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
         tta = gr.Radio(list(TTA_MODES), value=DEFAULT_TTA, label="Test-time augmentation",
                        info="flip (default): centre + mirror; tencrop: 10 views; none: fastest")
         max_faces = gr.Slider(1, MAX_FACES_LIMIT, value=DEFAULT_MAX_FACES, step=1, label="Faces at most",
-                              info="largest first")
+                              info="largest first", elem_id="max-faces")
     with gr.Tab("Photo"):
         with gr.Row():
             with gr.Column():
@@ -96,13 +97,19 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
             video_json = gr.JSON(label="analysis")
         video_state = gr.State()
     with gr.Tab("Webcam"):
-        with gr.Row():
-            webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
-            live = gr.Image(label="Live", interactive=False, elem_id="live")
-        live_bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1], elem_id="live-chart",
-                               label="Largest face", height=240)
+        webcam_mode = gr.Radio([(label, mode) for mode, label in browser_live.MODES.items()], value="browser",
+                               label="Where the model runs", elem_id="webcam-mode",
+                               info="in your browser: nothing is sent, the face detector finds near faces only")
+        gr.HTML(browser_live.PANEL, css_template=browser_live.PANEL_CSS, js_on_load=browser_live.LOAD_PANEL,
+                elem_id="browser-live")  # in server mode only its status line shows (fer/app/web/live.js)
+        with gr.Column(visible=False) as server_column:
+            with gr.Row():
+                webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
+                live = gr.Image(label="Live", interactive=False, elem_id="live")
+            live_bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1],
+                                   elem_id="live-chart", label="Largest face", height=240)
         steady = gr.Checkbox(True, label="Steady labels", info="each face's probabilities smoothed over about "
-                             f"{DEFAULT_SMOOTHING_S:g} s; off: every frame on its own")
+                             f"{DEFAULT_SMOOTHING_S:g} s; off: every frame on its own", elem_id="steady")
         webcam_tracker = gr.State()
 
     upload_outputs = [annotated, bars, cam, table, face_picker, analysis_state, result_json]
@@ -116,6 +123,8 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
                        [timeline, track_picker, track_summary, timeline_csv, annotated_clip, video_state, video_json],
                        concurrency_limit=1, concurrency_id="video", api_name=False)
     track_picker.change(video_handlers.on_pick_track, [track_picker, video_state], timeline, api_name=False)
+    webcam_mode.change(lambda mode: gr.Column(visible=mode == "server"), webcam_mode, server_column, queue=False,
+                       api_name=False)
     predict_button = gr.Button(visible=False)
     predict_button.click(handlers.predict, [photo, tta, max_faces], result_json, api_name="predict")
     analyze_video_button = gr.Button(visible=False)
@@ -128,4 +137,6 @@ demo.queue(default_concurrency_limit=2, max_size=int(os.environ.get("FER_QUEUE_S
 
 if __name__ == "__main__":
     cache_sweeper.start(demo, every_s=30, max_age_s=60, folders=(video_outputs,))
-    demo.launch(max_file_size=MAX_FILE_SIZE, server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    # Without SSR: the in-browser mode's files are served by the app's own routes (a Node SSR proxy would sit in front).
+    demo.launch(max_file_size=MAX_FILE_SIZE, server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                ssr_mode=False, app_kwargs={"routes": browser_live.routes(browser_live.model_folder(model_source, model))})

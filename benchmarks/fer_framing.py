@@ -61,15 +61,20 @@ def landmark_fit_spread(boxes: np.ndarray, landmarks: np.ndarray) -> tuple[float
     return robust_sd(target[measure]), robust_sd(target[measure] - features[measure] @ coefficients)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def sampled_training_faces(description: str) -> tuple[argparse.Namespace, np.ndarray]:
+    """The command line (--dataset, --faces, --seed) and that many random 48×48 training faces."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=str(ROOT.parent / "shared" / "fer2013"))
     parser.add_argument("--faces", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     train = load_fer(args.dataset).splits["train"].images.numpy()
-    chosen = np.random.default_rng(args.seed).choice(len(train), args.faces, replace=False)
-    faces = detected_faces(train[chosen])
+    return args, train[np.random.default_rng(args.seed).choice(len(train), args.faces, replace=False)]
+
+
+def main() -> None:
+    args, sample = sampled_training_faces(__doc__)
+    faces = detected_faces(sample)
     boxes = np.array([face.box for face in faces], dtype=float) - [BORDER, BORDER, 0, 0]
     eyes = np.array([face.landmarks[:2] for face in faces], dtype=float)
     x, y, width, height = boxes.T

@@ -49,8 +49,20 @@ def start_webcam_stream(browser, url: str):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(url, wait_until="load")
     page.get_by_role("tab", name="Webcam").click()
+    page.get_by_label("On the server").check()
     page.evaluate(COUNT_SHOWN_FRAMES)
     page.get_by_role("button", name="Click to Access Webcam").click(timeout=60_000)
     page.get_by_role("button", name="capture photo").click(timeout=60_000)  # labelled "Record" on screen
     page.wait_for_function("window.framesShown >= 3", timeout=60_000)
+    return page
+
+
+def start_browser_live(browser, url: str, frames: int = 3):
+    """A page on the Webcam tab running the in-browser mode (window.ferLive) until it has drawn `frames` frames."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url, wait_until="load")
+    page.get_by_role("tab", name="Webcam").click()
+    page.get_by_role("button", name="Start camera").click(timeout=60_000)
+    page.wait_for_function(f"window.ferLive && window.ferLive.stats && window.ferLive.stats.framesDrawn >= {frames}",
+                           timeout=60_000)
     return page

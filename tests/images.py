@@ -27,6 +27,15 @@ def crowd(rows: int = 5, columns: int = 6) -> Image.Image:
     return canvas
 
 
+def three_faces() -> Image.Image:
+    """Three copies of the astronaut's head side by side."""
+    head = astronaut().crop((140, 20, 320, 230))
+    canvas = Image.new("RGB", (3 * head.width, head.height), "white")
+    for index in range(3):
+        canvas.paste(head, (index * head.width, 0))
+    return canvas
+
+
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims to be width×height: what a decompression bomb looks like to a decoder."""
     def chunk(kind: bytes, data: bytes) -> bytes:

@@ -126,7 +126,9 @@ def test_space_deploy_creates_a_gradio_space_of_the_app_and_points_it_at_the_mod
                              cwd=fer.training.hub.PROJECT_ROOT, capture_output=True, text=True,
                              check=True).stdout.split()
     assert sorted(api.uploaded) == sorted(tracked + ["README.md"])
-    assert {"fer/pretrained/model.safetensors", "fer/pretrained/model.onnx", "examples/two_people.jpg"} <= set(api.uploaded)
+    assert {"fer/pretrained/model.safetensors", "fer/pretrained/model.onnx", "examples/two_people.jpg",
+            "fer/app/web/live.js", "fer/app/web/vendor/ort-wasm-simd-threaded.wasm",
+            "fer/app/web/vendor/face_detection_short_range.onnx"} <= set(api.uploaded)
     project = front_matter((fer.training.hub.PROJECT_ROOT / "README.md").read_bytes())
     space = front_matter(api.uploaded["README.md"])
     assert space == {**project, "models": ["alice/fer-test"]} and space["sdk"] == "gradio"

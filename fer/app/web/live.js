@@ -1,0 +1,305 @@
+// The Webcam tab's in-browser mode: camera → BlazeFace → FER-2013 framing → the bundled classifier, all in this
+// page with onnxruntime-web (WASM); boxes, labels and the largest face's chart drawn over the video.
+// Nothing leaves the page. On any failure it says why and hands over to the server stream.
+import { averagedCorrected, faceCrops, modelViews, regionNeeded } from './face_path.js';
+import { FaceDetector } from './detector.js';
+import { Tracker } from './tracks.js';
+
+const HERE = new URL('.', import.meta.url);
+const RUNNING = 'Running in your browser — nothing is sent.';
+const IN_BROWSER = 'The model runs in your browser: camera frames never leave this page.';
+const ON_SERVER = 'The model runs on the server: each camera frame is sent to it.';
+
+class LiveView {
+  constructor(element, settings) {
+    this.element = element;
+    this.settings = settings;
+    this.prior = settings.model.prior_correction || settings.model.labels.map(() => 1);
+    this.status = element.querySelector('.live-status');
+    this.video = element.querySelector('video');
+    this.view = element.querySelector('canvas.live-view');
+    this.bars = element.querySelector('.live-bars');
+    this.frameCanvas = document.createElement('canvas');
+    this.frameContext = this.frameCanvas.getContext('2d', { willReadFrequently: true });
+    this.tracker = new Tracker(settings.tracks);
+    this.stopped = () => {};
+    Object.assign(this, { framesPresented: 0, framesTaken: 0, frameArrived: null });
+    this.stats = { framesDrawn: 0, firstResultMs: null, startedAt: 0, lastFaces: [] };
+  }
+
+  async start() {
+    this.stats.startedAt = performance.now();
+    this.say('Loading the runtime and the models…');
+    const ort = await import(new URL('vendor/ort.wasm.min.mjs', HERE).href);
+    ort.env.wasm.wasmPaths = new URL('vendor/', HERE).href;
+    ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, Math.max(1, navigator.hardwareConcurrency >> 1)) : 1;
+    const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
+    this.ort = ort;
+    this.detector = new FaceDetector(ort, await ort.InferenceSession.create(new URL('vendor/face_detection_short_range.onnx', HERE).href, options));
+    this.classifier = await ort.InferenceSession.create(this.settings.model_url, options);
+    this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    this.video.srcObject = this.stream;
+    await this.video.play();
+    this.running = true;
+    this.say(`${RUNNING} (WebAssembly, ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads > 1 ? 's' : ''})`);
+    this.run();
+  }
+
+  stop() {
+    this.running = false;
+    if (this.stream) this.stream.getTracks().forEach((track) => track.stop());
+  }
+
+  // For tests: stops after the frame in hand, so that the frame canvas and lastFaces belong together.
+  pause() {
+    return new Promise((resolve) => {
+      this.stopped = resolve;
+      this.running = false;
+    });
+  }
+
+  say(text) {
+    this.status.textContent = text;
+    this.status.classList.remove('live-error');
+  }
+
+  // Analyses the newest camera frame as soon as the previous one is done: waiting for the next frame callback
+  // instead would skip a frame presented during the analysis and idle until the one after.
+  async run() {
+    this.watchCameraFrames();
+    try {
+      while (this.running) {
+        await this.newCameraFrame();
+        this.framesTaken = this.framesPresented;
+        await this.analyseFrame();
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+    this.stopped();
+  }
+
+  watchCameraFrames() {
+    const schedule = (callback) => (this.video.requestVideoFrameCallback
+      ? this.video.requestVideoFrameCallback(callback) : requestAnimationFrame(callback));
+    const presented = () => {
+      this.framesPresented += 1;
+      if (this.frameArrived) this.frameArrived();
+      if (this.running) schedule(presented);
+    };
+    schedule(presented);
+  }
+
+  newCameraFrame() {
+    if (this.framesPresented > this.framesTaken) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.frameArrived = () => {
+        this.frameArrived = null;
+        resolve();
+      };
+    });
+  }
+
+  grabFrame() {
+    const { videoWidth: width, videoHeight: height } = this.video;
+    if (this.frameCanvas.width !== width || this.frameCanvas.height !== height) {
+      Object.assign(this.frameCanvas, { width, height });
+      Object.assign(this.view, { width, height });
+    }
+    this.frameContext.drawImage(this.video, 0, 0);
+    return { width, height };
+  }
+
+  // The frame's size and the pixels of `region` ([left, top, width, height]; faceCrops reads them).
+  framePixels(size, region) {
+    return { ...size, left: region[0], top: region[1], pixels: this.frameContext.getImageData(...region) };
+  }
+
+  async analyseFrame() {
+    const size = this.grabFrame();
+    const found = await this.detector.detect(this.frameCanvas, size.width, size.height, this.settings.min_face_side);
+    const faces = found.slice(0, this.maxFaces());
+    const frame = this.framePixels(size, regionNeeded(faces, size.width, size.height, this.settings));
+    const steady = this.element.ownerDocument.querySelector('#steady input');
+    this.tracker.smoothingS = !steady || steady.checked ? this.settings.tracks.smoothing_s : 0;
+    const now = performance.now() / 1000;
+    const tracks = this.tracker.assign(faces.map((face) => face.box), now);
+    const probabilities = await this.classifyInTurn(frame, faces, tracks);
+    this.stats.lastFaces = faces.map((face, index) => ({ box: face.box, eyes: face.eyes, score: face.score,
+      probabilities: probabilities[index], id: tracks[index].id,
+      shown: this.tracker.smooth(tracks[index], face.box, probabilities[index], now) }));
+    this.draw(size, this.stats.lastFaces);
+    this.stats.framesDrawn += 1;
+    if (this.stats.firstResultMs === null && faces.length) this.stats.firstResultMs = performance.now() - this.stats.startedAt;
+  }
+
+  maxFaces() {
+    const slider = this.element.ownerDocument.querySelector('#max-faces input[type=number]');
+    return slider ? Number(slider.value) || 1 : this.settings.max_faces;
+  }
+
+  // The model's prior-corrected probabilities of `count` views laid end to end.
+  async probabilitiesOf(views, count) {
+    const size = this.settings.model.input_size;
+    const outputs = await this.classifier.run({ faces: new this.ort.Tensor('float32', views, [count, 1, size, size]) });
+    return outputs.probabilities.data;
+  }
+
+  // Each face's probabilities, the model running one of its views per frame (its two squares and their mirrors
+  // in turn: a quarter of the work) and the mean of the latest of each view shown. On a still face that is,
+  // from the fourth frame on, what the server computes from one frame.
+  async classifyInTurn(frame, faces, tracks) {
+    if (!faces.length) return [];
+    const viewSize = this.settings.model.input_size ** 2;
+    const chosen = new Float32Array(faces.length * viewSize);
+    const turns = faces.map((face, index) => {
+      const views = modelViews(faceCrops(frame, face, this.settings), this.settings);
+      const track = tracks[index];
+      if (!track.views || track.views.length !== views.length / viewSize) {
+        Object.assign(track, { views: new Array(views.length / viewSize).fill(null), turn: 0 });
+      }
+      const turn = track.turn % track.views.length;
+      track.turn += 1;
+      chosen.set(views.subarray(turn * viewSize, (turn + 1) * viewSize), index * viewSize);
+      return turn;
+    });
+    const perView = await this.probabilitiesOf(chosen, faces.length);
+    const classes = this.prior.length;
+    return tracks.map((track, index) => {
+      track.views[turns[index]] = perView.slice(index * classes, (index + 1) * classes);
+      const latest = track.views.filter(Boolean);
+      return averagedCorrected(latest.flatMap((view) => [...view]), latest.length, this.prior);
+    });
+  }
+
+  // Every face's prior-corrected probabilities from all its views at once, as the server computes them.
+  async classify(frame, faces, settings) {
+    const cropsPerFace = faces.map((face) => faceCrops(frame, face, settings));
+    const views = modelViews(cropsPerFace.flat(), settings);
+    const perView = await this.probabilitiesOf(views, views.length / settings.model.input_size ** 2);
+    const classes = this.prior.length;
+    let first = 0;
+    return cropsPerFace.map((crops) => {
+      const viewCount = crops.length * 2;
+      const slice = perView.subarray(first * classes, (first + viewCount) * classes);
+      first += viewCount;
+      return averagedCorrected(slice, viewCount, this.prior);
+    });
+  }
+
+  draw(frame, faces) {
+    const context = this.view.getContext('2d');
+    context.drawImage(this.frameCanvas, 0, 0);
+    const labels = this.settings.model.labels;
+    context.lineWidth = Math.max(2, frame.width / 240);
+    context.font = `${Math.round(Math.max(14, frame.width / 32))}px sans-serif`;
+    faces.forEach((face, index) => {
+      const best = face.shown.indexOf(Math.max(...face.shown));
+      const text = `${face.id} ${labels[best]} ${Math.round(face.shown[best] * 100)}%`;
+      context.strokeStyle = context.fillStyle = index === 0 ? '#ff7f0e' : '#1f77b4';
+      context.strokeRect(...face.box);
+      context.fillText(text, face.box[0], Math.max(16, face.box[1] - 6));
+    });
+    this.drawBars(faces.length ? faces[0].shown : null);
+  }
+
+  drawBars(probabilities) {
+    const labels = this.settings.model.labels;
+    if (!this.bars.children.length) {
+      this.bars.innerHTML = labels.map((label) => `<div class="live-bar"><span>${label}</span><div><i></i></div><b></b></div>`).join('');
+    }
+    [...this.bars.children].forEach((row, index) => {
+      const value = probabilities ? probabilities[index] : 0;
+      row.querySelector('i').style.width = `${(value * 100).toFixed(1)}%`;
+      row.querySelector('b').textContent = probabilities ? value.toFixed(2) : '';
+    });
+  }
+
+  fail(error) {
+    this.stop();
+    window.ferLive.state = 'failed';
+    handOver(this.element, `The in-browser mode stopped (${error && error.message ? error.message : error})`);
+  }
+
+  // For tests, once paused: the last analysed frame as a PNG data URL.
+  frameSnapshot() {
+    return this.frameCanvas.toDataURL('image/png');
+  }
+
+  // For tests: the last analysed frame's faces classified with another detector's faces and framing (the
+  // server's YuNet), all views at once, to compare the face paths alone.
+  classifyFaces(faces, framing) {
+    const size = { width: this.frameCanvas.width, height: this.frameCanvas.height };
+    return this.classify(this.framePixels(size, [0, 0, size.width, size.height]), faces, { ...this.settings, framing });
+  }
+}
+
+function serverOption(doc) {
+  return [...doc.querySelectorAll('#webcam-mode input[type=radio]')]
+    .find((input) => /server/i.test(input.closest('label') ? input.closest('label').textContent : input.value));
+}
+
+function serverStreamChosen(doc) {
+  const option = serverOption(doc);
+  return Boolean(option && option.checked);
+}
+
+function chooseServerStream(doc) {
+  const option = serverOption(doc);
+  if (option && !option.checked) option.click();
+}
+
+// Says why the in-browser mode cannot run and switches the tab to the server stream.
+function handOver(element, message) {
+  const status = element.querySelector('.live-status');
+  status.textContent = `${message}: switched to the server stream.`;
+  status.classList.add('live-error');
+  chooseServerStream(element.ownerDocument);
+}
+
+function supported() {
+  return typeof WebAssembly === 'object' && Boolean(window.OffscreenCanvas && navigator.mediaDevices);
+}
+
+async function loadedSettings() {
+  const settingsUrl = new URL('../web-model/settings.json', HERE);
+  const settings = await (await fetch(settingsUrl)).json();
+  if (!settings.model_url) throw new Error(settings.unavailable);
+  return { ...settings, model_url: new URL(settings.model_url, settingsUrl).href };
+}
+
+// Called by the gr.HTML panel's js_on_load with its root element.
+export async function mount(element) {
+  const status = element.querySelector('.live-status');
+  const button = element.querySelector('button.live-start');
+  let view = null;
+  window.ferLive = { state: 'idle', stats: null };
+  status.textContent = IN_BROWSER;
+  // On the server stream the panel keeps only its status line: why the stream runs there, or what failed.
+  element.ownerDocument.addEventListener('change', (event) => {
+    if (!event.target.closest || !event.target.closest('#webcam-mode')) return;
+    const onServer = serverStreamChosen(element.ownerDocument);
+    element.querySelector('.live-panel').classList.toggle('live-off', onServer);
+    if (onServer && view) view.stop();
+    if (!status.classList.contains('live-error')) status.textContent = onServer ? ON_SERVER : IN_BROWSER;
+    button.disabled = false;
+  });
+  if (!supported()) {
+    window.ferLive.state = 'unsupported';
+    handOver(element, 'This browser cannot run the model itself (no WebAssembly or camera access)');
+    return;
+  }
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      view = new LiveView(element, await loadedSettings());
+      Object.assign(window.ferLive, { state: 'loading', stats: view.stats, view });
+      await view.start();
+      window.ferLive.state = 'running';
+    } catch (error) {
+      window.ferLive.state = 'failed';
+      if (view) view.stop();
+      handOver(element, `The in-browser mode could not start (${error.message})`);
+    }
+  });
+}
