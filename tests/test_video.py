@@ -161,3 +161,12 @@ def test_webcam_frames_keep_their_face_number_and_steady_labels_are_smoothed_unl
     _, bars, tracker = handlers.on_frame(frame, "none", 10, True, tracker)
     assert bars["probability"].tolist() != pytest.approx([raw[name] for name in model.labels], abs=1e-3)
     assert sum(bars["probability"]) == pytest.approx(1) and tracker.last_id == 1
+
+
+def test_a_webcam_frame_without_a_face_shows_a_note_and_leaves_no_track(model):
+    blank = np.full((480, 640, 3), 90, dtype=np.uint8)
+    annotated, bars, tracker = Handlers(model).on_frame(blank, "none", 10)
+    assert tracker.tracks == [] and tracker.last_id == 0
+    assert list(bars["probability"]) == [0.0] * len(model.labels)
+    assert annotated.shape == blank.shape and not np.array_equal(annotated, blank)  # the "no face" note
+    assert np.array_equal(annotated[-100:], blank[-100:])

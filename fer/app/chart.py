@@ -85,6 +85,20 @@ def track_table(analysis: VideoAnalysis) -> pd.DataFrame:
 
 
 def annotate_tracked(picture: Image.Image, faces: list[TrackedFace], selected: int | None = None) -> Image.Image:
-    """A video or webcam frame with each face's track number and smoothed label."""
+    """A video or webcam frame with each face's track number and smoothed label, or a "no face" note."""
+    if not faces:
+        return with_note(picture, "no face")
     return annotate(picture, Analysis([face.shown() for face in faces]), selected=selected,
                     numbers=[face.track for face in faces])
+
+
+def with_note(picture: Image.Image, text: str) -> Image.Image:
+    """A copy of the picture with `text` on a dark band in its top-left corner."""
+    canvas = picture.copy()
+    draw = ImageDraw.Draw(canvas)
+    margin = max(2, round(max(picture.size) / 300))
+    font = ImageFont.load_default(size=max(12, round(max(picture.size) / 40)))
+    left, top, right, bottom = draw.textbbox((margin, margin), text, font=font)
+    draw.rectangle((0, 0, right + margin, bottom + margin), fill="#333333")
+    draw.text((margin, margin), text, fill="white", font=font)
+    return canvas

@@ -70,8 +70,9 @@ class Handlers:
         image, analysis = self._analyze(frame, tta, max_faces, second_look=False)
         tracker.smoothing_s = DEFAULT_SMOOTHING_S if steady else 0
         faces = tracked(analysis.faces, tracker, self.clock())
+        largest = faces[0].shown() if faces else None
         return (np.asarray(chart.annotate_tracked(image, faces, selected=0)),
-                chart.probability_frame(faces[0].shown(), self.model.labels), tracker)
+                chart.probability_frame(largest, self.model.labels), tracker)
 
     def predict(self, picture, tta: str, max_faces: int) -> dict:
         """The API: every face's box, label and all class probabilities, as JSON."""

@@ -127,14 +127,15 @@ def analyze_video(path: str | Path, model: EmotionClassifier, fps: float = DEFAU
 
 def track_faces(picture: Image.Image, time_s: float, model: EmotionClassifier, tracker: Tracker,
                 tta: str, max_faces: int) -> list[TrackedFace]:
-    """The detected faces of one picture with their track ids and smoothed probabilities (a frame
-    without a face has none: the whole-picture fallback of photos would start a bogus track)."""
+    """The detected faces of one picture with their track ids and smoothed probabilities."""
     analysis = analyze(picture, model, tta=tta, max_faces=max_faces, second_look=False)
-    return tracked([result for result in analysis.faces if result.face.kind != WHOLE_IMAGE], tracker, time_s)
+    return tracked(analysis.faces, tracker, time_s)
 
 
 def tracked(results: list[FaceResult], tracker: Tracker, time_s: float) -> list[TrackedFace]:
-    """One frame's faces, given to the tracker: each with its track id and smoothed probabilities."""
+    """One frame's detected faces, given to the tracker: each with its track id and smoothed probabilities. A
+    frame without a face has none: the whole-picture fallback of photos would start a bogus track."""
+    results = [result for result in results if result.face.kind != WHOLE_IMAGE]
     answers = tracker.update([result.face.box for result in results],
                              [np.array(list(result.probabilities.values())) for result in results], time_s)
     return [TrackedFace(track, result, dict(zip(result.probabilities, smoothed.tolist())))
