@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from pillow_heif import register_heif_opener
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+register_heif_opener()  # so the tests can write HEIC as a phone does
 
 
 def astronaut() -> Image.Image:
@@ -42,6 +44,7 @@ def png_header_only(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
 
 
 def encoded(image: Image.Image, format: str, **options) -> bytes:
@@ -84,6 +87,10 @@ def odd_but_valid_files(tmp: Path) -> dict[str, Path]:
         "exif_rotated.jpg": encoded(rotated, "JPEG", exif=exif.tobytes()),
         "no_face.png": encoded(Image.new("RGB", (320, 240), (90, 140, 200)), "PNG"),
         "crowd.jpg": encoded(crowd(), "JPEG"),
+        "iphone.heic": encoded(face, "HEIF", quality=95),
+        "phone.avif": encoded(face, "AVIF", quality=90),
+        "scan.tiff": encoded(face, "TIFF"),
+        "photo.webp": encoded(face, "WEBP", quality=90),
     }
     paths = {}
     for name, content in files.items():

@@ -1,5 +1,8 @@
 """Picture → faces → 48×48 crops → probabilities → chart, on real photos and hostile files."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,6 +16,7 @@ from fer.model.analysis import analyze
 from fer.model.classifier import BUNDLED_MODEL, load_classifier
 from fer.video.timeline import track_faces
 from fer.video.tracks import Tracker
+from tests.app_server import ROOT
 from tests.images import EXAMPLES, astronaut, hostile_files, odd_but_valid_files
 
 
@@ -109,7 +113,8 @@ def test_hostile_files_get_a_clear_message(tmp_path, name, message):
 def test_unusual_pictures_are_read_upright_and_classified(tmp_path, model):
     files = odd_but_valid_files(tmp_path)
     assert open_image(files["exif_rotated.jpg"]).size == (512, 400)  # turned upright by EXIF
-    for name in ("sixteen_bit.png", "cmyk.jpg", "rgba.png", "animated.gif", "exif_rotated.jpg"):
+    for name in ("sixteen_bit.png", "cmyk.jpg", "rgba.png", "animated.gif", "exif_rotated.jpg", "iphone.heic",
+                 "phone.avif", "scan.tiff", "photo.webp"):
         image = open_image(files[name])
         assert image.mode == "RGB"
         analysis = analyze(image, model)
@@ -139,3 +144,18 @@ def test_grad_cam_highlights_part_of_the_face(model):
     assert cam.shape == (model.input_size, model.input_size)
     assert cam.max() == pytest.approx(1.0) and cam.min() >= 0 and cam.mean() < 0.9
     assert overlay(model, result.crop, 0).size == (192, 192)
+
+
+def test_a_heic_photo_gives_the_faces_and_labels_of_the_same_picture_as_png(tmp_path, model):
+    files = odd_but_valid_files(tmp_path)
+    png = tmp_path / "same.png"
+    astronaut().save(png)
+    from_heic, from_png = analyze(open_image(files["iphone.heic"]), model), analyze(open_image(png), model)
+    assert [result.label for result in from_heic.faces] == [result.label for result in from_png.faces]
+    for heic_face, png_face in zip(from_heic.faces, from_png.faces):
+        assert np.abs(np.array(heic_face.face.box) - np.array(png_face.face.box)).max() <= 4
+    # a fresh process: fer itself must register the HEIC decoder (tests/images.py does too, for writing)
+    shell = subprocess.run([sys.executable, "-m", "fer.predict", str(files["iphone.heic"]), "--json"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+    assert shell.returncode == 0, shell.stderr
+    assert f'"label": "{from_png.faces[0].label}"' in shell.stdout

@@ -23,7 +23,7 @@ from fer.model.probabilities import DEFAULT_TTA, TTA_MODES
 from fer.video.clip import DEFAULT_SAMPLE_FPS, VIDEO_SUFFIXES, VideoError
 from fer.video.timeline import VideoAnalysis, analyze_video
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 
 
 def image_paths(arguments: list[str]) -> list[Path]:

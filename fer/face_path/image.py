@@ -1,7 +1,7 @@
 """Whatever a visitor uploads, as an upright RGB picture, or one clear `ImageError`.
 
 Handles empty and truncated files, non-images, decompression bombs, 16-bit and CMYK pictures,
-transparency, animations (first frame) and phone photos rotated by EXIF.
+transparency, animations (first frame), phone photos rotated by EXIF, and iPhones' HEIC/HEIF (pillow-heif).
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from fer.face_path.tensors import to_8bit_opaque
+
+register_heif_opener()  # Pillow alone cannot read HEIC/HEIF, the default photo format of iPhones
 
 MAX_PIXELS = 40_000_000  # 40 MP: every phone photo fits; a 20000×20000 "bomb" does not
 MIN_SIDE = 16
