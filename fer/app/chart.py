@@ -35,8 +35,7 @@ def annotate(image: Image.Image, analysis: Analysis, selected: int | None = 0,
     (track ids) replace 1, 2, 3… and pick the colours."""
     canvas = image.copy()
     draw = ImageDraw.Draw(canvas)
-    line = max(2, round(max(image.size) / 300))
-    font = ImageFont.load_default(size=max(12, round(max(image.size) / 40)))
+    line, font = label_style(image)
     for index, result in enumerate(analysis.faces):
         x, y, width, height = result.face.box
         number = numbers[index] if numbers else index + 1
@@ -49,6 +48,11 @@ def annotate(image: Image.Image, analysis: Analysis, selected: int | None = 0,
         draw.rectangle((x, label_top, x + (right - left) + 2 * line, label_top + label_height), fill=colour)
         draw.text((x + line, label_top + line - (top - y)), text, fill="white", font=font)
     return canvas
+
+
+def label_style(picture: Image.Image) -> tuple[int, ImageFont.FreeTypeFont]:
+    """Line width and font of boxes and labels, scaled to the picture."""
+    return max(2, round(max(picture.size) / 300)), ImageFont.load_default(size=max(12, round(max(picture.size) / 40)))
 
 
 def text_bars(result: FaceResult, width: int = 30) -> str:
@@ -96,8 +100,7 @@ def with_note(picture: Image.Image, text: str) -> Image.Image:
     """A copy of the picture with `text` on a dark band in its top-left corner."""
     canvas = picture.copy()
     draw = ImageDraw.Draw(canvas)
-    margin = max(2, round(max(picture.size) / 300))
-    font = ImageFont.load_default(size=max(12, round(max(picture.size) / 40)))
+    margin, font = label_style(picture)
     left, top, right, bottom = draw.textbbox((margin, margin), text, font=font)
     draw.rectangle((0, 0, right + margin, bottom + margin), fill="#333333")
     draw.text((margin, margin), text, fill="white", font=font)
