@@ -41,9 +41,9 @@ def decoded_by_fer(image_input: gr.Image) -> gr.Image:
 
 model_source = os.environ.get("FER_MODEL")
 model, model_note = load_for_app(model_source)
-handlers = Handlers(model)
-video_outputs = Path(tempfile.mkdtemp(prefix="fer-video-"))
-video_handlers = VideoHandlers(model, video_outputs)
+outputs = Path(tempfile.mkdtemp(prefix="fer-outputs-"))  # previews, CSVs, annotated videos: swept after a minute
+handlers = Handlers(model, outputs)
+video_handlers = VideoHandlers(model, outputs)
 examples = sorted(str(path) for path in (Path(__file__).parent / "examples").glob("*.jpg"))
 
 with gr.Blocks(title="FER-2013 emotion demo") as demo:
@@ -59,9 +59,10 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
     with gr.Tab("Photo"):
         with gr.Row():
             with gr.Column():
-                photo = decoded_by_fer(gr.Image(type="filepath", sources=["upload", "clipboard"], label="Photo"))
+                photo = decoded_by_fer(gr.Image(type="filepath", sources=["upload", "clipboard"], label="Photo",
+                                                elem_id="photo"))
                 gr.Examples(examples, inputs=photo)
-            annotated = gr.Image(label="Faces found", interactive=False, format="jpeg")
+            annotated = gr.Image(label="Faces found", interactive=False, format="jpeg", elem_id="annotated")
         with gr.Row():
             with gr.Column(scale=2):
                 face_picker = gr.Radio([], label="Face", visible=False)
@@ -72,7 +73,7 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
         table = gr.Dataframe(headers=chart.FACE_COLUMNS, label="All faces", interactive=False)
         with gr.Accordion("API result (JSON)", open=False):
             result_json = gr.JSON(label="analysis")
-        analysis_state = gr.State()
+        analysis_state, photo_in_box = gr.State(), gr.State()
     with gr.Tab("Video"):
         gr.Markdown(f"MP4, WebM or MOV, up to {MAX_DURATION_S // 60} minutes and {MAX_BYTES // 2**20} MB. Each face "
                     "keeps its number through the clip; the timeline shows its emotions smoothed over time, the CSV "
@@ -113,8 +114,10 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
         webcam_tracker = gr.State()
 
     upload_outputs = [annotated, bars, cam, table, face_picker, analysis_state, result_json]
-    for trigger in (photo.change, tta.change, max_faces.release):
-        trigger(handlers.on_upload, [photo, tta, max_faces], upload_outputs, api_name=False)
+    photo.change(handlers.on_photo, [photo, photo_in_box, tta, max_faces], [*upload_outputs, photo, photo_in_box],
+                 api_name=False)
+    for trigger in (tta.change, max_faces.release):
+        trigger(handlers.on_settings, [photo_in_box, tta, max_faces], upload_outputs, api_name=False)
     face_picker.change(handlers.on_pick_face, [face_picker, analysis_state], [bars, cam], api_name=False)
     webcam.stream(handlers.on_frame, [webcam, tta, max_faces, steady, webcam_tracker],
                   [live, live_bars, webcam_tracker], stream_every=0.1,
@@ -136,7 +139,7 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
 demo.queue(default_concurrency_limit=2, max_size=int(os.environ.get("FER_QUEUE_SIZE", "64")))
 
 if __name__ == "__main__":
-    cache_sweeper.start(demo, every_s=30, max_age_s=60, folders=(video_outputs,))
+    cache_sweeper.start(demo, every_s=30, max_age_s=60, folders=(outputs,))
     # Without SSR: the in-browser mode's files are served by the app's own routes (a Node SSR proxy would sit in front).
     demo.launch(max_file_size=MAX_FILE_SIZE, server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 ssr_mode=False, app_kwargs={"routes": browser_live.routes(browser_live.model_folder(model_source, model))})

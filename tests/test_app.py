@@ -12,7 +12,15 @@ from fer.app.chart import FACE_COLUMNS
 from fer.video.clip import write_mp4
 from tests.app_server import running_app
 from tests.images import EXAMPLES, hostile_files, odd_but_valid_files
-from tests.videos import hostile_videos, one_face_clip, variable_frame_rate_clip
+from tests.videos import (
+    HOSTILE_VIDEO_MESSAGES,
+    face_arrives_late_clip,
+    hostile_videos,
+    one_face_clip,
+    selfie_frames,
+    stored_on_its_side,
+    variable_frame_rate_clip,
+)
 
 LABELS = {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}
 
@@ -107,10 +115,8 @@ def test_analyze_video_endpoint_returns_tracks_and_every_sampled_frames_faces(cl
 
 
 def test_every_bad_video_gets_a_message_and_the_app_keeps_serving(client, tmp_path):
-    expected = {"empty.mp4": "empty", "text.mp4": "not a video", "truncated.mp4": "truncated",
-                "sound.m4a": "no video track", "zero_frames.avi": "no video frames", "photo.mp4": "Photo tab"}
     for name, path in hostile_videos(tmp_path).items():
-        with pytest.raises(AppError, match=expected[name]):
+        with pytest.raises(AppError, match=HOSTILE_VIDEO_MESSAGES[name]):
             client.predict(handle_file(str(path)), 5, "none", 10, api_name="/analyze_video")
     phone = client.predict(handle_file(str(variable_frame_rate_clip(tmp_path / "phone.mp4"))), 2, "none", 10,
                            api_name="/analyze_video")
@@ -119,3 +125,17 @@ def test_every_bad_video_gets_a_message_and_the_app_keeps_serving(client, tmp_pa
     no_faces = client.predict(handle_file(str(wall)), 5, "none", 10, api_name="/analyze_video")
     assert_valid_video_analysis(no_faces, frames=5, tracks=0)
     assert no_faces["notes"] == ["No face found in any sampled frame."]
+
+
+def test_phone_clips_stored_on_their_side_or_starting_without_a_face_get_upright_tracks(client, tmp_path):
+    turned = client.predict(handle_file(str(stored_on_its_side(tmp_path / "selfie.mp4", selfie_frames(), 270))), 5,
+                            "none", 10, api_name="/analyze_video")
+    assert_valid_video_analysis(turned, frames=5, tracks=2)
+    assert "a quarter turn clockwise to stand upright" in turned["notes"][0]
+    boxes = [face["box"] for frame in turned["frames"] for face in frame["faces"]]
+    assert len(boxes) == 10 and all(box["x"] + box["width"] <= 240 and box["y"] + box["height"] <= 320
+                                    for box in boxes)  # the stored pixels are 320 wide
+    late = client.predict(handle_file(str(face_arrives_late_clip(tmp_path / "late.mp4"))), 5, "none", 10,
+                          api_name="/analyze_video")
+    assert_valid_video_analysis(late, frames=10, tracks=1)
+    assert [len(frame["faces"]) for frame in late["frames"]] == [0] * 5 + [1] * 5

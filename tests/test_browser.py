@@ -2,17 +2,21 @@
 the annotated picture and the seven-class chart, streams a (fake) webcam, and uploads a video clip
 to see its timeline and annotated copy play. Saves screenshots in test-artifacts/."""
 
+import base64
+import io
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from fer.app.chart import FACE_COLUMNS
 from fer.model.classifier import FER2013_LABELS
-from fer.video.clip import write_mp4
+from fer.video.clip import Clip, write_mp4
 from tests.app_server import ROOT, running_app
 from tests.browser import CHROMIUM, launch, start_webcam_stream
-from tests.images import EXAMPLES
-from tests.videos import crossing_faces_frames
+from tests.images import EXAMPLES, odd_but_valid_files
+from tests.videos import crossing_faces_frames, selfie_frames, stored_on_its_side
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -56,6 +60,19 @@ def test_upload_shows_annotated_photo_and_seven_class_chart(browser, app_url):
         assert label in chart_text
 
 
+@pytest.mark.parametrize("name", ["scan.tiff", "iphone.heic"])
+def test_a_photo_browsers_cannot_show_appears_in_the_photo_box_not_a_broken_icon(browser, app_url, tmp_path, name):
+    page = browser.new_page(viewport={"width": 1280, "height": 1500})
+    page.goto(app_url, wait_until="load")
+    page.locator("#photo input[type=file]").set_input_files(str(odd_but_valid_files(tmp_path)[name]))
+    page.locator("#annotated img").wait_for(timeout=120_000)
+    page.wait_for_function("document.querySelector('#photo img')?.src.includes('preview-')", timeout=60_000)
+    page.wait_for_function("[...document.querySelectorAll('#photo img, #annotated img')].every(img => img.complete)")
+    page.screenshot(path=str(ARTIFACTS / f"browser-upload-{name.replace('.', '-')}.png"), full_page=True)
+    widths = page.evaluate("[...document.querySelectorAll('#photo img, #annotated img')].map(img => img.naturalWidth)")
+    assert widths == [512, 512]  # a picture that failed to load has a natural width of 0
+
+
 def test_webcam_stream_keeps_showing_annotated_frames_and_the_chart(browser, app_url):
     page = start_webcam_stream(browser, app_url)
     page.wait_for_function("window.framesShown >= 10", timeout=60_000)
@@ -86,3 +103,20 @@ def test_video_upload_shows_a_timeline_per_face_and_an_annotated_video_that_play
     assert len(durations) == 2 and all(abs(duration - 2) < 0.3 for duration in durations)
     for label in FER2013_LABELS:
         assert label in timeline.inner_text()
+
+
+@pytest.mark.parametrize("angle", [90, 270])
+def test_chromium_shows_a_clip_stored_on_its_side_as_the_app_turns_it(browser, tmp_path, angle):
+    """The direction of the turn is FFmpeg's convention, read through PyAV; a real player settles it."""
+    turned = stored_on_its_side(tmp_path / "selfie.mp4", selfie_frames(), angle)
+    with Clip(turned) as clip:
+        _, upright = next(clip.sampled_frames())
+    page = browser.new_page()
+    page.set_content(f'<video muted src="data:video/mp4;base64,{base64.b64encode(turned.read_bytes()).decode()}">')
+    page.wait_for_function("document.querySelector('video').readyState >= 2", timeout=30_000)
+    shown = Image.open(io.BytesIO(page.locator("video").screenshot())).convert("RGB")
+    assert shown.size == upright.size == (240, 320)
+    difference = np.abs(np.asarray(shown, np.int16) - np.asarray(upright, np.int16)).mean()
+    upside_down = np.abs(np.asarray(shown, np.int16) - np.asarray(upright.rotate(180), np.int16)).mean()
+    print(f"{angle}°: mean difference to the app's upright frame {difference:.1f}, to it upside down {upside_down:.1f}")
+    assert difference < 10 < upside_down

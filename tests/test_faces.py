@@ -2,13 +2,15 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
 
 from fer.app import chart
-from fer.app.handlers import Handlers
+from fer.app.handlers import Handlers, PhotoInBox
 from fer.face_path import faces
 from fer.face_path.faces import CENTRE_SQUARE, DETECTED, WHOLE_IMAGE
 from fer.face_path.image import ImageError, open_image
@@ -89,12 +91,12 @@ def test_a_missed_tilted_face_is_found_in_the_turned_picture_and_mapped_back(mon
     assert np.abs(np.array(found.landmarks) - true_landmarks).max() <= 8
 
 
-def test_webcam_frames_and_video_frames_get_no_second_look(monkeypatch, model):
+def test_webcam_frames_and_video_frames_get_no_second_look(monkeypatch, model, tmp_path):
     def second_look(image):
         raise AssertionError("a stream frame was searched again, turned")
     monkeypatch.setattr(faces, "detect_turned_faces", second_look)
     blank = np.full((480, 640, 3), 90, dtype=np.uint8)
-    annotated, _, _ = Handlers(model).on_frame(blank, "none", 10)
+    annotated, _, _ = Handlers(model, tmp_path).on_frame(blank, "none", 10)
     assert annotated.shape == blank.shape
     assert track_faces(Image.fromarray(blank), 0.0, model, Tracker(), "none", 10) == []
     with pytest.raises(AssertionError, match="searched again"):  # an upload does get it
@@ -159,3 +161,25 @@ def test_a_heic_photo_gives_the_faces_and_labels_of_the_same_picture_as_png(tmp_
                            capture_output=True, text=True, timeout=300)
     assert shell.returncode == 0, shell.stderr
     assert f'"label": "{from_png.faces[0].label}"' in shell.stdout
+
+
+def test_a_photo_browsers_cannot_show_is_analysed_as_uploaded_and_shown_as_a_jpeg_preview(tmp_path, model):
+    files, outputs = odd_but_valid_files(tmp_path), tmp_path / "outputs"
+    outputs.mkdir()
+    handlers = Handlers(model, outputs)
+    *webp_outputs, box, in_box = handlers.on_photo(str(files["photo.webp"]), None, "none", 10)
+    assert box == gr.skip() and in_box == PhotoInBox(str(files["photo.webp"])) and not list(outputs.iterdir())
+    for name in ("scan.tiff", "iphone.heic"):
+        *shown, box, in_box = handlers.on_photo(str(files[name]), None, "none", 10)
+        preview = Image.open(box)
+        assert (preview.format, preview.size) == ("JPEG", open_image(files[name]).size)
+        assert in_box == PhotoInBox(str(files[name]), Path(box).name) and Path(box).parent == outputs
+        assert [face["label"] for face in shown[-1]["faces"]] == [face["label"] for face in webp_outputs[-1]["faces"]]
+        # Gradio hands the preview back from its cache (another folder, same name): already analysed
+        cached = tmp_path / "gradio-cache" / "hash" / Path(box).name
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(Path(box).read_bytes())
+        assert handlers.on_photo(str(cached), in_box, "none", 10) == (gr.skip(),) * (len(shown) + 2)
+        again = handlers.on_settings(in_box, "flip", 10)  # the source, not the preview, is analysed again
+        assert again[-1]["faces"] == analyze(open_image(files[name]), model, tta="flip").as_json()["faces"]
+    assert handlers.on_photo(None, in_box, "none", 10)[-2:] == (gr.skip(), None)

@@ -1,6 +1,7 @@
 """Video decoding, sampling and encoding (PyAV), the per-face timelines on clips made here, and the
 webcam's tracked, steady labels."""
 
+import csv
 from pathlib import Path
 
 import av
@@ -14,13 +15,17 @@ from fer.app.handlers import Handlers
 from fer.app.video_handlers import VideoHandlers
 from fer.model.analysis import analyze
 from fer.model.classifier import BUNDLED_MODEL, load_classifier
-from fer.video.clip import Clip, VideoError, write_mp4
+from fer.video.clip import TURN_NAMES, Clip, VideoError, write_mp4
 from fer.video.timeline import analyze_video
 from tests.videos import (
+    HOSTILE_VIDEO_MESSAGES,
     crossing_faces_frames,
+    face_arrives_late_clip,
     hostile_videos,
     one_face_clip,
+    selfie_frames,
     sliding_faces,
+    stored_on_its_side,
     tiny_clip,
     variable_frame_rate_clip,
 )
@@ -65,10 +70,8 @@ def test_written_mp4_is_h264_yuv420p_with_every_frame(tmp_path):
 
 
 def test_every_bad_video_gets_a_clear_message(tmp_path):
-    expected = {"empty.mp4": "empty", "text.mp4": "not a video", "truncated.mp4": "truncated",
-                "sound.m4a": "no video track", "zero_frames.avi": "no video frames", "photo.mp4": "Photo tab"}
     for name, path in hostile_videos(tmp_path).items():
-        with pytest.raises(VideoError, match=expected[name]):
+        with pytest.raises(VideoError, match=HOSTILE_VIDEO_MESSAGES[name]):
             with Clip(path) as clip:
                 list(clip.sampled_frames())
 
@@ -121,6 +124,32 @@ def test_two_faces_moving_past_each_other_keep_their_ids_through_the_detector(tm
     assert switches == 0 and len(analysis.track_ids()) == 2
 
 
+def faces_seen(analysis) -> list[tuple]:
+    """(time, track, label, box) of every face in every sampled frame."""
+    return [(frame.time_s, face.track, face.result.label, face.result.face.box)
+            for frame in analysis.frames for face in frame.faces]
+
+
+@pytest.mark.parametrize("angle", [90, 180, 270])
+def test_a_clip_stored_on_its_side_gives_the_tracks_and_labels_of_the_same_clip_stored_upright(tmp_path, model, angle):
+    frames = selfie_frames()
+    upright = analyze_video(write_mp4(tmp_path / "upright.mp4", frames, fps=10), model, fps=5, tta="none")
+    turned = analyze_video(stored_on_its_side(tmp_path / "turned.mp4", frames, angle), model, fps=5, tta="none")
+    assert len(upright.track_ids()) == 2 and len(faces_seen(upright)) == 2 * len(upright.frames)
+    assert [seen[:3] for seen in faces_seen(turned)] == [seen[:3] for seen in faces_seen(upright)]
+    for (*_, turned_box), (*_, upright_box) in zip(faces_seen(turned), faces_seen(upright)):
+        assert np.abs(np.array(turned_box) - np.array(upright_box)).max() <= 4
+    assert turned.notes == [f"turned.mp4 is stored on its side (as phones store portrait clips): each frame was given "
+                            f"{TURN_NAMES[angle]} to stand upright, and boxes are in upright pixels."]
+
+
+def test_a_clip_whose_first_second_has_no_face_starts_its_track_when_the_face_arrives(tmp_path, model):
+    analysis = analyze_video(face_arrives_late_clip(tmp_path / "late.mp4"), model, fps=5, tta="none")
+    assert [len(frame.faces) for frame in analysis.frames] == [0] * 5 + [1] * 5
+    assert analysis.track_ids() == [1] and analysis.summary(1)["first_s"] == pytest.approx(1.0)
+    assert [row["time_s"] for row in analysis.csv_rows()] == [1.0, 1.2, 1.4, 1.6, 1.8] and analysis.notes == []
+
+
 def test_cli_writes_a_row_per_face_per_sampled_frame_and_one_error_line_for_a_bad_clip(tmp_path, capsys):
     csv_path = tmp_path / "faces.csv"
     clip = one_face_clip(tmp_path / "clip.mp4")
@@ -150,8 +179,41 @@ def test_the_tabs_csv_and_annotated_video_are_written_where_the_cache_sweeper_de
     assert not list(outputs.iterdir())
 
 
-def test_webcam_frames_keep_their_face_number_and_steady_labels_are_smoothed_unless_turned_off(model):
-    handlers = Handlers(model, clock=iter(np.arange(0, 10, 0.1)).__next__)  # frames 0.1 s apart, however slow
+def test_the_tab_and_the_cli_answer_a_clip_on_its_side_in_upright_pixels(tmp_path, model, capsys):
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    turned = stored_on_its_side(tmp_path / "selfie.mp4", selfie_frames(), 90)
+    answers = VideoHandlers(model, outputs).on_analyze(str(turned), 5, 1.0, True, "none", 10,
+                                                       progress=lambda *args, **kwargs: None)
+    with av.open(answers[4]) as container:
+        frame = next(container.decode(video=0))
+        assert (frame.width, frame.height, frame.rotation) == (240, 320, 0)
+    csv_rows = Path(answers[3]).read_text().splitlines()[1:]
+    assert len(csv_rows) == 10 and "stored on its side" in answers[6]["notes"][0]
+    late, sound = face_arrives_late_clip(tmp_path / "late.mp4"), hostile_videos(tmp_path)["sound_only.mp4"]
+    assert cli.main([str(turned), str(late), str(sound), "--csv", str(tmp_path / "all.csv"), "--tta", "none"]) == 1
+    rows = list(csv.DictReader((tmp_path / "all.csv").read_text().splitlines()))
+    selfie_rows = [row for row in rows if row["file"].endswith("selfie.mp4")]
+    assert [int(row["track"]) for row in selfie_rows] == [1, 2] * 5
+    assert all(int(row["x"]) + int(row["width"]) <= 240 and int(row["y"]) + int(row["height"]) <= 320
+               for row in selfie_rows)  # the stored pixels are 320 wide
+    assert min(float(row["time_s"]) for row in rows if row["file"].endswith("late.mp4")) == 1.0
+    printed = capsys.readouterr()
+    assert "note: selfie.mp4 is stored on its side" in printed.out
+    assert "error: sound_only.mp4 has no video track (only sound?)." in printed.err
+
+
+def test_a_clip_with_odd_sides_is_analysed_and_its_annotated_copy_is_cut_to_even_sides(tmp_path, model):
+    clip = tiny_clip(tmp_path / "odd.webm", "webm", "libvpx-vp9", size=(161, 121))  # VP9 allows odd sides
+    answers = VideoHandlers(model, tmp_path).on_analyze(str(clip), 5, 1.0, True, "none", 10,
+                                                        progress=lambda *args, **kwargs: None)
+    assert len(answers[6]["frames"]) == 5
+    with av.open(answers[4]) as container:
+        assert [(frame.width, frame.height) for frame in container.decode(video=0)] == [(160, 120)] * 5
+
+
+def test_webcam_frames_keep_their_face_number_and_steady_labels_are_smoothed_unless_turned_off(model, tmp_path):
+    handlers = Handlers(model, tmp_path, clock=iter(np.arange(0, 10, 0.1)).__next__)  # frames 0.1 s apart, however slow
     frame = np.asarray(sliding_faces([("grace_hopper", (160, 50), (160, 50))], seconds=0.1, height=375)[0])
     noisy = np.clip(frame + np.random.default_rng(0).normal(0, 20, frame.shape), 0, 255).astype(np.uint8)
     raw = analyze(Image.fromarray(noisy), model, tta="none").faces[0].probabilities
@@ -163,9 +225,9 @@ def test_webcam_frames_keep_their_face_number_and_steady_labels_are_smoothed_unl
     assert sum(bars["probability"]) == pytest.approx(1) and tracker.last_id == 1
 
 
-def test_a_webcam_frame_without_a_face_shows_a_note_and_leaves_no_track(model):
+def test_a_webcam_frame_without_a_face_shows_a_note_and_leaves_no_track(model, tmp_path):
     blank = np.full((480, 640, 3), 90, dtype=np.uint8)
-    annotated, bars, tracker = Handlers(model).on_frame(blank, "none", 10)
+    annotated, bars, tracker = Handlers(model, tmp_path).on_frame(blank, "none", 10)
     assert tracker.tracks == [] and tracker.last_id == 0
     assert list(bars["probability"]) == [0.0] * len(model.labels)
     assert annotated.shape == blank.shape and not np.array_equal(annotated, blank)  # the "no face" note

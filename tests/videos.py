@@ -40,6 +40,33 @@ def one_face_clip(path: Path, seconds: float = 1, fps: float = 10, size=(320, 24
     return write_mp4(path, sliding_faces([("grace_hopper", (40, 20), (120, 30))], size, seconds, fps, 180), fps)
 
 
+def selfie_frames(seconds: float = 1, fps: float = 10) -> list[Image.Image]:
+    """A portrait (240×320) frame, as a phone held upright films: Grace Hopper at the top drifting
+    right, the astronaut below her drifting left, so a picture turned the wrong way shows."""
+    return sliding_faces([("grace_hopper", (10, 5), (50, 10)), ("astronaut", (60, 170), (20, 165))],
+                         (240, 320), seconds, fps, height=130)
+
+
+def stored_on_its_side(path: Path, upright: list[Image.Image], angle: int, fps: float = 10) -> Path:
+    """An MP4 as a phone writes one: the pixels turned `angle`° clockwise, and a display matrix saying to
+    turn them back `angle`° anticlockwise (FFmpeg's and PyAV's convention), which players obey."""
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stored = [picture.rotate(-angle, expand=True) for picture in upright]
+        stream.width, stream.height, stream.pix_fmt = *stored[0].size, "yuv420p"
+        stream.set_display_rotation(angle)
+        for picture in stored:
+            container.mux(stream.encode(av.VideoFrame.from_image(picture)))
+        container.mux(stream.encode())
+    return path
+
+
+def face_arrives_late_clip(path: Path, fps: float = 10) -> Path:
+    """2 s: an empty room for the first second, then Grace Hopper steps in."""
+    frames = sliding_faces([("grace_hopper", (40, 20), (80, 25))], (320, 240), seconds=1, fps=fps, height=180)
+    return write_mp4(path, [Image.new("RGB", (320, 240), BACKGROUND)] * round(fps) + frames, fps)
+
+
 def crossing_faces_frames(seconds: float = 2, fps: float = 10) -> list[Image.Image]:
     """Two portraits passing each other in opposite directions on a 480×360 frame, Grace Hopper's
     face (y ≈ 65–120) just above the astronaut's (y ≈ 150–180): their boxes cross midway."""
@@ -86,8 +113,13 @@ def zero_frame_file(path: Path) -> Path:
     return path
 
 
+HOSTILE_VIDEO_MESSAGES = {"empty.mp4": "empty", "text.mp4": "not a video", "truncated.mp4": "truncated",
+                          "sound.m4a": "no video track", "sound_only.mp4": "no video track",
+                          "zero_frames.avi": "no video frames", "photo.mp4": "Photo tab"}
+
+
 def hostile_videos(tmp: Path) -> dict[str, Path]:
-    """name → file, for every bad video the app must answer with a message."""
+    """name → file, for every bad video the app must answer with a message (part of HOSTILE_VIDEO_MESSAGES)."""
     whole = one_face_clip(tmp / "whole.mp4").read_bytes()
     files = {"empty.mp4": b"", "text.mp4": b"this is a text file, not a video\n",
              "truncated.mp4": whole[: len(whole) // 10]}
@@ -95,6 +127,7 @@ def hostile_videos(tmp: Path) -> dict[str, Path]:
     for name, content in files.items():
         paths[name].write_bytes(content)
     paths["sound.m4a"] = audio_only_file(tmp / "sound.m4a")
+    paths["sound_only.mp4"] = audio_only_file(tmp / "sound_only.mp4")  # a voice memo renamed, a broken export
     paths["zero_frames.avi"] = zero_frame_file(tmp / "zero_frames.avi")
     paths["photo.mp4"] = tmp / "photo.mp4"
     paths["photo.mp4"].write_bytes((EXAMPLES / "astronaut.jpg").read_bytes())
@@ -128,13 +161,13 @@ def stage(names: list[str], height: int = 600) -> Image.Image:
     return canvas
 
 
-def tiny_clip(path: Path, format: str, codec: str, frames: int = 10, fps: int = 10) -> Path:
-    """A 64×48 clip in another container and codec (WebM/VP9 as browsers record, MOV as phones)."""
+def tiny_clip(path: Path, format: str, codec: str, frames: int = 10, fps: int = 10, size=(64, 48)) -> Path:
+    """A small clip in another container and codec (WebM/VP9 as browsers record, MOV as phones)."""
     with av.open(str(path), "w", format=format) as container:
         stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
         for index in range(frames):
-            picture = Image.new("RGB", (64, 48), (index * 20, 90, 90))
+            picture = Image.new("RGB", size, (index * 20, 90, 90))
             container.mux(stream.encode(av.VideoFrame.from_image(picture)))
         container.mux(stream.encode())
     return path

@@ -58,7 +58,8 @@ def _decode(file, name: str) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name} is too large to process (over {MAX_PIXELS // 1_000_000} megapixels).") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image this app can read (JPEG, PNG, WebP, GIF, BMP, TIFF).") from None
+        raise ImageError(f"{name} is not an image this app can read "
+                         "(JPEG, PNG, HEIC, WebP, AVIF, TIFF, GIF, BMP).") from None
     except (OSError, SyntaxError, ValueError):
         raise ImageError(f"{name} is damaged or truncated and cannot be decoded.") from None
 

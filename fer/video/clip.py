@@ -3,7 +3,8 @@ rate as upright RGB pictures, or one clear `VideoError`; and pictures encoded as
 every browser plays.
 
 Sampling goes by each frame's timestamp, not its index, so variable-frame-rate phone clips are
-sampled evenly in time.
+sampled evenly in time. Phones store a portrait clip as landscape pixels plus a rotation in the
+container (its display matrix); every frame is turned as that says, as players and browsers do.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ MAX_FRAME_PIXELS = 3840 * 2160  # 4K
 VIDEO_SUFFIXES = {".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v"}
 PICTURE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "gif", "bmp_pipe", "tiff_pipe"}
 DEFAULT_SAMPLE_FPS = 5.0
+# FFmpeg gives the display matrix's rotation counter-clockwise, as PIL's turns go (checked against Chromium's player).
+UPRIGHT_TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
+TURN_NAMES = {90: "a quarter turn anticlockwise", 180: "half a turn", 270: "a quarter turn clockwise"}
 
 
 class VideoError(ValueError):
@@ -94,7 +98,7 @@ class Clip:
                 while next_sample_s <= time_s + 1e-6:
                     next_sample_s += step
                 sampled += 1
-                yield time_s, frame.to_image()
+                yield time_s, self.upright(frame)
         except av.FFmpegError:
             if not sampled:
                 raise VideoError(f"{self.name} is damaged or truncated: no frame could be decoded.") from None
@@ -105,6 +109,17 @@ class Clip:
         if time_s < self.duration_s - 1:
             self.notes.append(f"{self.name} ends at {time_s:.1f} s though its header says {self.duration_s:.1f} s "
                               "(truncated?): analysed what is there.")
+
+    def upright(self, frame: av.VideoFrame) -> Image.Image:
+        """The frame's picture as it is meant to be seen; the first turned one adds a note."""
+        angle = round(frame.rotation) % 360
+        if angle not in UPRIGHT_TURNS:
+            return frame.to_image()
+        note = (f"{self.name} is stored on its side (as phones store portrait clips): each frame was given "
+                f"{TURN_NAMES[angle]} to stand upright, and boxes are in upright pixels.")
+        if note not in self.notes:
+            self.notes.append(note)
+        return frame.to_image().transpose(UPRIGHT_TURNS[angle])
 
     def close(self) -> None:
         self.container.close()
