@@ -57,9 +57,12 @@ def start_webcam_stream(browser, url: str):
     return page
 
 
-def start_browser_live(browser, url: str, frames: int = 3):
-    """A page on the Webcam tab running the in-browser mode (window.ferLive) until it has drawn `frames` frames."""
+def start_browser_live(browser, url: str, frames: int = 3, prepare=None):
+    """A page on the Webcam tab running the in-browser mode (window.ferLive) until it has drawn `frames` frames;
+    `prepare(page)` runs before the page loads."""
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    if prepare is not None:
+        prepare(page)
     page.goto(url, wait_until="load")
     page.get_by_role("tab", name="Webcam").click()
     page.get_by_role("button", name="Start camera").click(timeout=60_000)

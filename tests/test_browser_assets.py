@@ -1,13 +1,16 @@
 """The in-browser mode's vendored files are the ones scripts/vendor_web_assets.py recorded, and the settings
 the page reads come from the model folder the app loaded."""
 
+import gzip
 import hashlib
 import json
 import shutil
 
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
-from fer.app.browser_live import WEB_FOLDER, model_folder, model_settings
+from fer.app.browser_live import RUNTIME_WASM, WEB_FOLDER, model_folder, model_settings, routes
 from fer.face_path.faces import FRAME_SCALE
 from fer.model.classifier import BUNDLED_MODEL, load_classifier
 
@@ -41,3 +44,16 @@ def test_a_model_folder_without_onnx_is_not_offered_to_the_browser(bundled, tmp_
     other = load_classifier(str(folder)).with_prior_correction(None)
     assert model_folder(str(folder), other) is None
     assert model_settings(None)["model_url"] is None and model_settings(None)["unavailable"]
+
+
+def test_the_runtimes_wasm_goes_out_gzipped_to_browsers_that_accept_it(bundled):
+    client = TestClient(Starlette(routes=routes(model_folder(None, bundled))))
+    original = (WEB_FOLDER / RUNTIME_WASM).read_bytes()
+    plain = client.get(f"/web/{RUNTIME_WASM}", headers={"Accept-Encoding": "identity"})
+    assert plain.content == original and "content-encoding" not in plain.headers
+    with client.stream("GET", f"/web/{RUNTIME_WASM}", headers={"Accept-Encoding": "gzip, deflate"}) as response:
+        body = b"".join(response.iter_raw())
+        assert response.headers["content-encoding"] == "gzip"
+        assert response.headers["content-type"] == "application/wasm"
+    print(f"runtime WASM: {len(original) / 1e6:.1f} MB, gzipped {len(body) / 1e6:.1f} MB")
+    assert gzip.decompress(body) == original and len(body) < len(original) / 3

@@ -152,3 +152,17 @@ def test_every_file_the_page_needs_comes_from_the_app_itself(browser, app_url):
     for needed in ("web/vendor/ort-wasm-simd-threaded.wasm", "web/vendor/face_detection_short_range.onnx",
                    "web-model/model.onnx", "web-model/settings.json"):
         assert any(url.startswith(app_url + needed) for url in requested), needed
+
+
+def test_without_web_workers_the_page_classifies_on_its_own_thread_as_the_worker_does(browser, app_url):
+    """The classifier runs in a worker beside the face detector; a browser without workers runs both in turn."""
+    answers = {}
+    for mode, prepare in {"worker": lambda page: None,
+                          "no worker": lambda page: page.add_init_script("delete window.Worker")}.items():
+        page = start_browser_live(browser, app_url, frames=8, prepare=prepare)
+        status = page.locator(".live-status").inner_text()
+        answers[mode] = page.evaluate("async () => { await ferLive.view.pause(); return ferLive.stats.lastFaces; }")
+        page.close()
+        assert "nothing is sent" in status and ("and a worker" in status) == (mode == "worker")
+    (with_worker,), (without,) = answers["worker"], answers["no worker"]
+    assert np.abs(np.array(with_worker["probabilities"]) - without["probabilities"]).max() <= PROBABILITY_TOLERANCE

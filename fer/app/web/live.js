@@ -10,6 +10,50 @@ const RUNNING = 'Running in your browser — nothing is sent.';
 const IN_BROWSER = 'The model runs in your browser: camera frames never leave this page.';
 const ON_SERVER = 'The model runs on the server: each camera frame is sent to it.';
 
+// The classifier's session in classifier_worker.js, with InferenceSession's `run`.
+class WorkerSession {
+  static async create(wasmBinary, model, options) {
+    const session = new WorkerSession(new Worker(new URL('classifier_worker.js', HERE), { type: 'module' }));
+    const runtime = new URL('vendor/ort.wasm.min.mjs', HERE).href;
+    await session.ask({ load: { runtime, wasmPaths: new URL('vendor/', HERE).href, wasmBinary, model, options } });
+    return session;
+  }
+
+  constructor(worker) {
+    Object.assign(this, { worker, waiting: new Map(), lastId: 0 });
+    worker.onmessage = ({ data }) => {
+      const { resolve, reject } = this.waiting.get(data.id);
+      this.waiting.delete(data.id);
+      if (data.error) reject(new Error(data.error));
+      else resolve(data);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.waiting.forEach(({ reject }) => reject(new Error(event.message || 'the classifier worker failed')));
+      this.waiting.clear();
+    };
+  }
+
+  ask(message) {
+    return new Promise((resolve, reject) => {
+      this.lastId += 1;
+      this.waiting.set(this.lastId, { resolve, reject });
+      this.worker.postMessage({ id: this.lastId, ...message });
+    });
+  }
+
+  async run({ faces }) {
+    const { probabilities } = await this.ask({ views: faces.data, dims: faces.dims });
+    return { probabilities: { data: probabilities } };
+  }
+
+  terminate() {
+    this.worker.terminate();
+    this.waiting.forEach(({ reject }) => reject(new Error('the classifier was stopped')));
+    this.waiting.clear();
+  }
+}
+
 class LiveView {
   constructor(element, settings) {
     this.element = element;
@@ -19,8 +63,13 @@ class LiveView {
     this.video = element.querySelector('video');
     this.view = element.querySelector('canvas.live-view');
     this.bars = element.querySelector('.live-bars');
-    this.frameCanvas = document.createElement('canvas');
-    this.frameContext = this.frameCanvas.getContext('2d', { willReadFrequently: true });
+    // Two frames are in hand at once (one being classified, the next being searched for faces).
+    this.frames = [0, 1].map(() => {
+      const canvas = document.createElement('canvas');
+      return { canvas, context: canvas.getContext('2d', { willReadFrequently: true }) };
+    });
+    this.framesStarted = 0;
+    this.drawn = this.frames[0];
     this.tracker = new Tracker(settings.tracks);
     this.stopped = () => {};
     Object.assign(this, { framesPresented: 0, framesTaken: 0, frameArrived: null });
@@ -33,21 +82,29 @@ class LiveView {
     const ort = await import(new URL('vendor/ort.wasm.min.mjs', HERE).href);
     ort.env.wasm.wasmPaths = new URL('vendor/', HERE).href;
     ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, Math.max(1, navigator.hardwareConcurrency >> 1)) : 1;
+    // Downloaded once here, for this page and the classifier's worker.
+    const [wasmBinary, model] = await Promise.all([bytesOf(new URL('vendor/ort-wasm-simd-threaded.wasm', HERE)),
+                                                   bytesOf(this.settings.model_url)]);
+    ort.env.wasm.wasmBinary = wasmBinary;
     const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
     this.ort = ort;
     this.detector = new FaceDetector(ort, await ort.InferenceSession.create(new URL('vendor/face_detection_short_range.onnx', HERE).href, options));
-    this.classifier = await ort.InferenceSession.create(this.settings.model_url, options);
+    this.classifier = await WorkerSession.create(wasmBinary, model, options)
+      .catch(() => ort.InferenceSession.create(model, options));
+    this.overlapping = this.classifier instanceof WorkerSession;
     this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
     this.video.srcObject = this.stream;
     await this.video.play();
     this.running = true;
-    this.say(`${RUNNING} (WebAssembly, ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads > 1 ? 's' : ''})`);
+    const threads = `${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads > 1 ? 's' : ''}`;
+    this.say(`${RUNNING} (WebAssembly, ${threads}${this.overlapping ? ' and a worker' : ''})`);
     this.run();
   }
 
   stop() {
     this.running = false;
     if (this.stream) this.stream.getTracks().forEach((track) => track.stop());
+    if (this.overlapping) this.classifier.terminate();
   }
 
   // For tests: stops after the frame in hand, so that the frame canvas and lastFaces belong together.
@@ -63,18 +120,23 @@ class LiveView {
     this.status.classList.remove('live-error');
   }
 
-  // Analyses the newest camera frame as soon as the previous one is done: waiting for the next frame callback
-  // instead would skip a frame presented during the analysis and idle until the one after.
+  // Takes the newest camera frame as soon as the previous one is handed to the classifier (waiting for the next
+  // frame callback instead would skip a frame presented meanwhile), finds its faces while the worker classifies
+  // the previous frame's, then draws that one: the two steps overlap on two cores.
   async run() {
     this.watchCameraFrames();
+    let inHand = null;
     try {
       while (this.running) {
         await this.newCameraFrame();
         this.framesTaken = this.framesPresented;
-        await this.analyseFrame();
+        const next = await this.startFrame();
+        if (inHand) await this.finishFrame(inHand);
+        inHand = next;
       }
+      if (inHand) await this.finishFrame(inHand);
     } catch (error) {
-      this.fail(error);
+      if (this.running) this.fail(error);  // after stop(), the worker's answers are cancelled, not failed
     }
     this.stopped();
   }
@@ -100,34 +162,46 @@ class LiveView {
     });
   }
 
-  grabFrame() {
+  grabFrame(buffer) {
     const { videoWidth: width, videoHeight: height } = this.video;
-    if (this.frameCanvas.width !== width || this.frameCanvas.height !== height) {
-      Object.assign(this.frameCanvas, { width, height });
+    if (buffer.canvas.width !== width || buffer.canvas.height !== height) {
+      Object.assign(buffer.canvas, { width, height });
       Object.assign(this.view, { width, height });
     }
-    this.frameContext.drawImage(this.video, 0, 0);
+    buffer.context.drawImage(this.video, 0, 0);
     return { width, height };
   }
 
   // The frame's size and the pixels of `region` ([left, top, width, height]; faceCrops reads them).
-  framePixels(size, region) {
-    return { ...size, left: region[0], top: region[1], pixels: this.frameContext.getImageData(...region) };
+  framePixels(buffer, size, region) {
+    return { ...size, left: region[0], top: region[1], pixels: buffer.context.getImageData(...region) };
   }
 
-  async analyseFrame() {
-    const size = this.grabFrame();
-    const found = await this.detector.detect(this.frameCanvas, size.width, size.height, this.settings.min_face_side);
+  // The newest camera frame, its faces and their tracks, and the classifier's answer on its way. The tracker
+  // matches these faces against boxes the previous frame's finishFrame may not have stored yet: a frame older.
+  async startFrame() {
+    const buffer = this.frames[this.framesStarted % 2];
+    this.framesStarted += 1;
+    const size = this.grabFrame(buffer);
+    const found = await this.detector.detect(buffer.canvas, size.width, size.height, this.settings.min_face_side);
     const faces = found.slice(0, this.maxFaces());
-    const frame = this.framePixels(size, regionNeeded(faces, size.width, size.height, this.settings));
+    const frame = this.framePixels(buffer, size, regionNeeded(faces, size.width, size.height, this.settings));
     const steady = this.element.ownerDocument.querySelector('#steady input');
     this.tracker.smoothingS = !steady || steady.checked ? this.settings.tracks.smoothing_s : 0;
-    const now = performance.now() / 1000;
-    const tracks = this.tracker.assign(faces.map((face) => face.box), now);
-    const probabilities = await this.classifyInTurn(frame, faces, tracks);
+    const timeS = performance.now() / 1000;
+    const tracks = this.tracker.assign(faces.map((face) => face.box), timeS);
+    const { views, turns } = this.viewsInTurn(frame, faces, tracks);
+    const perView = faces.length ? this.probabilitiesOf(views, faces.length) : Promise.resolve(null);
+    if (!this.overlapping) await perView;  // one WASM instance runs one session at a time
+    return { buffer, size, faces, tracks, turns, perView, timeS };
+  }
+
+  async finishFrame({ buffer, size, faces, tracks, turns, perView, timeS }) {
+    const probabilities = this.probabilitiesInTurn(tracks, turns, await perView);
     this.stats.lastFaces = faces.map((face, index) => ({ box: face.box, eyes: face.eyes, score: face.score,
       probabilities: probabilities[index], id: tracks[index].id,
-      shown: this.tracker.smooth(tracks[index], face.box, probabilities[index], now) }));
+      shown: this.tracker.smooth(tracks[index], face.box, probabilities[index], timeS) }));
+    this.drawn = buffer;
     this.draw(size, this.stats.lastFaces);
     this.stats.framesDrawn += 1;
     if (this.stats.firstResultMs === null && faces.length) this.stats.firstResultMs = performance.now() - this.stats.startedAt;
@@ -145,11 +219,10 @@ class LiveView {
     return outputs.probabilities.data;
   }
 
-  // Each face's probabilities, the model running one of its views per frame (its two squares and their mirrors
-  // in turn: a quarter of the work) and the mean of the latest of each view shown. On a still face that is,
-  // from the fourth frame on, what the server computes from one frame.
-  async classifyInTurn(frame, faces, tracks) {
-    if (!faces.length) return [];
+  // The model runs one view of each face per frame (its two squares and their mirrors in turn: a quarter of the
+  // work) and each face shows the mean of the latest of each of its views. On a still face that is, from the
+  // fourth frame on, what the server computes from one frame. This frame's view of each face, and which it is:
+  viewsInTurn(frame, faces, tracks) {
     const viewSize = this.settings.model.input_size ** 2;
     const chosen = new Float32Array(faces.length * viewSize);
     const turns = faces.map((face, index) => {
@@ -163,7 +236,11 @@ class LiveView {
       chosen.set(views.subarray(turn * viewSize, (turn + 1) * viewSize), index * viewSize);
       return turn;
     });
-    const perView = await this.probabilitiesOf(chosen, faces.length);
+    return { views: chosen, turns };
+  }
+
+  // Each face's probabilities once the model has answered for this frame's views (`perView`, null without faces).
+  probabilitiesInTurn(tracks, turns, perView) {
     const classes = this.prior.length;
     return tracks.map((track, index) => {
       track.views[turns[index]] = perView.slice(index * classes, (index + 1) * classes);
@@ -189,7 +266,7 @@ class LiveView {
 
   draw(frame, faces) {
     const context = this.view.getContext('2d');
-    context.drawImage(this.frameCanvas, 0, 0);
+    context.drawImage(this.drawn.canvas, 0, 0);
     const labels = this.settings.model.labels;
     context.lineWidth = Math.max(2, frame.width / 240);
     context.font = `${Math.round(Math.max(14, frame.width / 32))}px sans-serif`;
@@ -223,15 +300,22 @@ class LiveView {
 
   // For tests, once paused: the last analysed frame as a PNG data URL.
   frameSnapshot() {
-    return this.frameCanvas.toDataURL('image/png');
+    return this.drawn.canvas.toDataURL('image/png');
   }
 
   // For tests: the last analysed frame's faces classified with another detector's faces and framing (the
   // server's YuNet), all views at once, to compare the face paths alone.
   classifyFaces(faces, framing) {
-    const size = { width: this.frameCanvas.width, height: this.frameCanvas.height };
-    return this.classify(this.framePixels(size, [0, 0, size.width, size.height]), faces, { ...this.settings, framing });
+    const size = { width: this.drawn.canvas.width, height: this.drawn.canvas.height };
+    const frame = this.framePixels(this.drawn, size, [0, 0, size.width, size.height]);
+    return this.classify(frame, faces, { ...this.settings, framing });
   }
+}
+
+async function bytesOf(url) {
+  const response = await fetch(url).catch(() => null);
+  if (!response || !response.ok) throw new Error(`${new URL(url).pathname.split('/').pop()} could not be downloaded`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 function serverOption(doc) {
