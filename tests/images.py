@@ -88,6 +88,7 @@ def odd_but_valid_files(tmp: Path) -> dict[str, Path]:
         "no_face.png": encoded(Image.new("RGB", (320, 240), (90, 140, 200)), "PNG"),
         "crowd.jpg": encoded(crowd(), "JPEG"),
         "iphone.heic": encoded(face, "HEIF", quality=95),
+        "iphone_sideways.heic": encoded(rotated, "HEIF", quality=95, exif=exif.tobytes()),
         "phone.avif": encoded(face, "AVIF", quality=90),
         "scan.tiff": encoded(face, "TIFF"),
         "photo.webp": encoded(face, "WEBP", quality=90),

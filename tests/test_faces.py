@@ -114,9 +114,12 @@ def test_hostile_files_get_a_clear_message(tmp_path, name, message):
 
 def test_unusual_pictures_are_read_upright_and_classified(tmp_path, model):
     files = odd_but_valid_files(tmp_path)
-    assert open_image(files["exif_rotated.jpg"]).size == (512, 400)  # turned upright by EXIF
+    for name in ("exif_rotated.jpg", "iphone_sideways.heic"):  # stored on their side; EXIF says turn them back
+        upright = np.asarray(open_image(files[name]), np.int16)
+        assert upright.shape == (400, 512, 3)
+        assert np.abs(upright - np.asarray(astronaut().crop((0, 0, 512, 400)), np.int16)).mean() < 6, name
     for name in ("sixteen_bit.png", "cmyk.jpg", "rgba.png", "animated.gif", "exif_rotated.jpg", "iphone.heic",
-                 "phone.avif", "scan.tiff", "photo.webp"):
+                 "iphone_sideways.heic", "phone.avif", "scan.tiff", "photo.webp"):
         image = open_image(files[name])
         assert image.mode == "RGB"
         analysis = analyze(image, model)
