@@ -52,7 +52,7 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
                 f"one of {len(model.labels)} expressions ({', '.join(model.labels)}). Model: {model_note}. "
                 "Nothing you upload is stored.")
     with gr.Row():
-        tta = gr.Radio(list(TTA_MODES), value=DEFAULT_TTA, label="Test-time augmentation",
+        tta = gr.Radio(list(TTA_MODES), value=DEFAULT_TTA, label="Test-time augmentation", elem_id="tta",
                        info="flip (default): centre + mirror; tencrop: 10 views; none: fastest")
         max_faces = gr.Slider(1, MAX_FACES_LIMIT, value=DEFAULT_MAX_FACES, step=1, label="Faces at most",
                               info="largest first", elem_id="max-faces")

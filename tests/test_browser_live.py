@@ -14,6 +14,7 @@ from PIL import Image
 from fer.face_path.faces import FRAME_SCALE, LOOSE_FRAMING, ROLL_TOLERANCE_DEGREES
 from fer.model.analysis import analyze
 from fer.model.classifier import BUNDLED_MODEL, load_classifier
+from fer.model.probabilities import TTA_MODES
 from tests.app_server import running_app
 from tests.browser import CHROMIUM, launch, start_browser_live
 from tests.images import EXAMPLES, three_faces
@@ -81,17 +82,37 @@ def test_the_page_finds_the_servers_faces_and_classifies_them_as_the_server_does
         # The page's face path (framing, grey, Lanczos, crops, model, prior correction) on the server's boxes:
         server_faces = [{"box": list(face.face.box), "eyes": [list(eye) for eye in face.face.landmarks[:2]]}
                         for face in server.faces]
-        same_boxes = page.evaluate("([faces, framing]) => ferLive.view.classifyFaces(faces, framing)",
-                                   [server_faces, YUNET_FRAMING])
-        for page_probabilities, server_face in zip(same_boxes, server.faces):
-            server_probabilities = list(server_face.probabilities.values())
-            assert np.abs(np.subtract(page_probabilities, server_probabilities)).max() < PROBABILITY_TOLERANCE
+        for tta in TTA_MODES:
+            same_boxes = page.evaluate("([faces, framing, tta]) => ferLive.view.classifyFaces(faces, framing, tta)",
+                                       [server_faces, YUNET_FRAMING, tta])
+            server_tta = analyze(frame, model, tta=tta, second_look=False) if tta != "flip" else server
+            for page_probabilities, server_face in zip(same_boxes, server_tta.faces):
+                server_probabilities = list(server_face.probabilities.values())
+                assert np.abs(np.subtract(page_probabilities, server_probabilities)).max() < PROBABILITY_TOLERANCE, tta
         # And end to end, with the page's own detector and its framing (probabilities within 0.003 of the server's
         # on the astronaut and the three faces, 0.09 on Grace Hopper, whose box BlazeFace frames differently):
         for page_face, server_face in zip(page_faces, server.faces):
             assert model.labels[int(np.argmax(page_face["probabilities"]))] == server_face.label
     finally:
         browser.close()
+
+
+@pytest.mark.parametrize("tta", ["none", "tencrop"])
+def test_the_page_takes_the_views_of_the_chosen_test_time_augmentation_in_turn(browser, app_url, tta):
+    page = start_browser_live(browser, app_url)
+    page.locator("#tta").get_by_label(tta).check()
+    drawn = page.evaluate("ferLive.stats.framesDrawn")
+    page.wait_for_function(f"ferLive.stats.framesDrawn >= {drawn + 25}", timeout=60_000)  # 20 views for tencrop
+    view_counts, (face,), (all_at_once,) = page.evaluate("""async (tta) => {
+        const view = ferLive.view;
+        await view.pause();
+        const faces = ferLive.stats.lastFaces;
+        return [view.tracker.tracks.map((track) => track.views.length), faces,
+                await view.classifyFaces(faces, view.settings.framing, tta)];
+    }""", tta)
+    page.close()
+    assert view_counts == [{"none": 2, "tencrop": 20}[tta]]  # per face: two squares, 1 or 10 views of each
+    assert np.abs(np.subtract(face["probabilities"], all_at_once)).max() < PROBABILITY_TOLERANCE
 
 
 def server_stream_offered(page) -> None:

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from fer.face_path.faces import DEFAULT_MAX_FACES, LOOSE_FRAMING, MIN_FACE_SIDE
 from fer.face_path.tensors import IMAGE_SIZE
 from fer.model.classifier import BUNDLED_MODEL, EmotionClassifier
+from fer.model.probabilities import DEFAULT_TTA
 from fer.video.tracks import DEFAULT_SMOOTHING_S, MAX_MISSING_S, MAX_SHIFT, MAX_SIZE_RATIO
 
 WEB_FOLDER = Path(__file__).parent / "web"
@@ -100,7 +101,7 @@ def model_settings(model_folder: Path | None) -> dict:
         return {"model_url": None, "unavailable": "this model has no model.onnx for the browser"}
     return {"model_url": ONNX_NAME, "model": json.loads((model_folder / "config.json").read_text()),
             "image_size": IMAGE_SIZE, "framing": BLAZEFACE_FRAMING, "min_face_side": MIN_FACE_SIDE,
-            "max_faces": DEFAULT_MAX_FACES,
+            "max_faces": DEFAULT_MAX_FACES, "tta": DEFAULT_TTA,
             "tracks": {"smoothing_s": DEFAULT_SMOOTHING_S, "max_shift": MAX_SHIFT, "max_size_ratio": MAX_SIZE_RATIO,
                        "max_missing_s": MAX_MISSING_S}}
 

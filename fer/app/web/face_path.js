@@ -1,5 +1,5 @@
 // The server's face path (fer/face_path/faces.py, tensors.py; fer/model/probabilities.py), in the page:
-// detector box → FER-2013's two squares → 48×48 grey (Pillow's Lanczos) → centre crop and its mirror.
+// detector box → FER-2013's two squares → 48×48 grey (Pillow's Lanczos) → the test-time augmentation's views.
 // Every size and constant comes from the settings the app serves (fer/app/browser_live.py).
 
 // Pillow's RGB → L: (R·19595 + G·38470 + B·7471 + 0x8000) >> 16.
@@ -180,21 +180,32 @@ export function faceCrops(frame, face, settings) {
   });
 }
 
-// The model's input for each crop: its centre input_size square and that square's mirror, normalised.
-export function modelViews(crops, settings) {
+// Where each test-time augmentation view of a crop lies ([top, left, mirrored]), as fer/model/probabilities.py's
+// tta_views takes them: the centre square; and its mirror; or torchvision's ten_crop (corners, centre, mirrored).
+export function viewPlaces(tta, imageSize, size) {
+  const centre = roundHalfEven((imageSize - size) / 2);
+  const far = imageSize - size;
+  if (tta === 'none') return [[centre, centre, false]];
+  if (tta !== 'tencrop') return [[centre, centre, false], [centre, centre, true]];
+  const five = [[0, 0], [0, far], [far, 0], [far, far], [centre, centre]];
+  return [false, true].flatMap((mirrored) => five.map(([top, left]) => [top, left, mirrored]));
+}
+
+// The model's input for each crop: its `tta` views (viewPlaces), normalised, crop after crop.
+export function modelViews(crops, settings, tta) {
   const { input_size: size, mean, std } = settings.model;
-  const top = roundHalfEven((settings.image_size - size) / 2);
-  const views = new Float32Array(crops.length * 2 * size * size);
+  const places = viewPlaces(tta, settings.image_size, size);
+  const views = new Float32Array(crops.length * places.length * size * size);
   crops.forEach((crop, index) => {
-    const centre = (index * 2) * size * size;
-    const mirror = centre + size * size;
-    for (let row = 0; row < size; row += 1) {
-      for (let column = 0; column < size; column += 1) {
-        const value = (crop[(top + row) * settings.image_size + top + column] / 255 - mean) / std;
-        views[centre + row * size + column] = value;
-        views[mirror + row * size + (size - 1 - column)] = value;
+    places.forEach(([top, left, mirrored], place) => {
+      const first = (index * places.length + place) * size * size;
+      for (let row = 0; row < size; row += 1) {
+        for (let column = 0; column < size; column += 1) {
+          const value = (crop[(top + row) * settings.image_size + left + column] / 255 - mean) / std;
+          views[first + row * size + (mirrored ? size - 1 - column : column)] = value;
+        }
       }
-    }
+    });
   });
   return views;
 }

@@ -1,7 +1,7 @@
 // The Webcam tab's in-browser mode: camera → BlazeFace → FER-2013 framing → the bundled classifier, all in this
 // page with onnxruntime-web (WASM); boxes, labels and the largest face's chart drawn over the video.
 // Nothing leaves the page. On any failure it says why and hands over to the server stream.
-import { averagedCorrected, faceCrops, modelViews, regionNeeded } from './face_path.js';
+import { averagedCorrected, faceCrops, modelViews, regionNeeded, viewPlaces } from './face_path.js';
 import { FaceDetector } from './detector.js';
 import { Tracker } from './tracks.js';
 
@@ -190,14 +190,15 @@ class LiveView {
     this.tracker.smoothingS = !steady || steady.checked ? this.settings.tracks.smoothing_s : 0;
     const timeS = performance.now() / 1000;
     const tracks = this.tracker.assign(faces.map((face) => face.box), timeS);
-    const { views, turns } = this.viewsInTurn(frame, faces, tracks);
+    const tta = this.tta();
+    const { views, turns } = this.viewsInTurn(frame, faces, tracks, tta);
     const perView = faces.length ? this.probabilitiesOf(views, faces.length) : Promise.resolve(null);
     if (!this.overlapping) await perView;  // one WASM instance runs one session at a time
-    return { buffer, size, faces, tracks, turns, perView, timeS };
+    return { buffer, size, faces, tracks, turns, tta, perView, timeS };
   }
 
-  async finishFrame({ buffer, size, faces, tracks, turns, perView, timeS }) {
-    const probabilities = this.probabilitiesInTurn(tracks, turns, await perView);
+  async finishFrame({ buffer, size, faces, tracks, turns, tta, perView, timeS }) {
+    const probabilities = this.probabilitiesInTurn(tracks, turns, tta, await perView);
     this.stats.lastFaces = faces.map((face, index) => ({ box: face.box, eyes: face.eyes, score: face.score,
       probabilities: probabilities[index], id: tracks[index].id,
       shown: this.tracker.smooth(tracks[index], face.box, probabilities[index], timeS) }));
@@ -205,6 +206,12 @@ class LiveView {
     this.draw(size, this.stats.lastFaces);
     this.stats.framesDrawn += 1;
     if (this.stats.firstResultMs === null && faces.length) this.stats.firstResultMs = performance.now() - this.stats.startedAt;
+  }
+
+  // The page's "Test-time augmentation" choice.
+  tta() {
+    const chosen = this.element.ownerDocument.querySelector('#tta input:checked');
+    return chosen ? chosen.value : this.settings.tta;
   }
 
   maxFaces() {
@@ -219,18 +226,17 @@ class LiveView {
     return outputs.probabilities.data;
   }
 
-  // The model runs one view of each face per frame (its two squares and their mirrors in turn: a quarter of the
-  // work) and each face shows the mean of the latest of each of its views. On a still face that is, from the
-  // fourth frame on, what the server computes from one frame. This frame's view of each face, and which it is:
-  viewsInTurn(frame, faces, tracks) {
+  // The model runs one view of each face per frame (the `tta` views of its two squares in turn: with `flip`, the
+  // squares and their mirrors, a quarter of the work) and each face shows the mean of the latest of each of its
+  // views. On a still face that is, once every view had its turn, what the server computes from one frame. This
+  // frame's view of each face, and which it is:
+  viewsInTurn(frame, faces, tracks, tta) {
     const viewSize = this.settings.model.input_size ** 2;
     const chosen = new Float32Array(faces.length * viewSize);
     const turns = faces.map((face, index) => {
-      const views = modelViews(faceCrops(frame, face, this.settings), this.settings);
+      const views = modelViews(faceCrops(frame, face, this.settings), this.settings, tta);
       const track = tracks[index];
-      if (!track.views || track.views.length !== views.length / viewSize) {
-        Object.assign(track, { views: new Array(views.length / viewSize).fill(null), turn: 0 });
-      }
+      if (track.tta !== tta) Object.assign(track, { tta, views: new Array(views.length / viewSize).fill(null), turn: 0 });
       const turn = track.turn % track.views.length;
       track.turn += 1;
       chosen.set(views.subarray(turn * viewSize, (turn + 1) * viewSize), index * viewSize);
@@ -240,24 +246,26 @@ class LiveView {
   }
 
   // Each face's probabilities once the model has answered for this frame's views (`perView`, null without faces).
-  probabilitiesInTurn(tracks, turns, perView) {
+  // A frame classified just before the TTA choice changed counts on its own.
+  probabilitiesInTurn(tracks, turns, tta, perView) {
     const classes = this.prior.length;
     return tracks.map((track, index) => {
-      track.views[turns[index]] = perView.slice(index * classes, (index + 1) * classes);
-      const latest = track.views.filter(Boolean);
+      const view = perView.slice(index * classes, (index + 1) * classes);
+      if (track.tta === tta) track.views[turns[index]] = view;
+      const latest = track.tta === tta ? track.views.filter(Boolean) : [view];
       return averagedCorrected(latest.flatMap((view) => [...view]), latest.length, this.prior);
     });
   }
 
   // Every face's prior-corrected probabilities from all its views at once, as the server computes them.
-  async classify(frame, faces, settings) {
+  async classify(frame, faces, settings, tta) {
     const cropsPerFace = faces.map((face) => faceCrops(frame, face, settings));
-    const views = modelViews(cropsPerFace.flat(), settings);
+    const views = modelViews(cropsPerFace.flat(), settings, tta);
     const perView = await this.probabilitiesOf(views, views.length / settings.model.input_size ** 2);
     const classes = this.prior.length;
     let first = 0;
     return cropsPerFace.map((crops) => {
-      const viewCount = crops.length * 2;
+      const viewCount = crops.length * viewPlaces(tta, settings.image_size, settings.model.input_size).length;
       const slice = perView.subarray(first * classes, (first + viewCount) * classes);
       first += viewCount;
       return averagedCorrected(slice, viewCount, this.prior);
@@ -305,10 +313,10 @@ class LiveView {
 
   // For tests: the last analysed frame's faces classified with another detector's faces and framing (the
   // server's YuNet), all views at once, to compare the face paths alone.
-  classifyFaces(faces, framing) {
+  classifyFaces(faces, framing, tta = 'flip') {
     const size = { width: this.drawn.canvas.width, height: this.drawn.canvas.height };
     const frame = this.framePixels(this.drawn, size, [0, 0, size.width, size.height]);
-    return this.classify(frame, faces, { ...this.settings, framing });
+    return this.classify(frame, faces, { ...this.settings, framing }, tta);
   }
 }
 
