@@ -1,4 +1,5 @@
-"""Tiny synthetic FER-style data, made fresh for every test session (no FER-2013 images in the repo)."""
+"""Tiny synthetic FER-style data, made fresh for every test session (no FER-2013 images in the repo), and the
+app running for a test module."""
 
 from pathlib import Path
 
@@ -6,6 +7,8 @@ import numpy as np
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Image
 from PIL import Image as PILImage
+
+from tests.app_server import running_app
 
 # Deliberately not alphabetical: loaders must read this order from the data, never assume it.
 SYNTHETIC_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -52,3 +55,10 @@ def hub_like_dataset_dict() -> DatasetDict:
     """What `load_dataset` returns for a Hub dataset that has only train and test splits (RGB, 64×64)."""
     return DatasetDict({"train": image_dataset(140, seed=3, size=64, mode="RGB"),
                         "test": image_dataset(21, seed=4, size=64, mode="RGB")})
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """The URL of app.py started for this module's tests."""
+    with running_app() as server:
+        yield server.url

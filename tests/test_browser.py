@@ -13,7 +13,7 @@ from PIL import Image
 from fer.app.chart import FACE_COLUMNS
 from fer.model.classifier import FER2013_LABELS
 from fer.video.clip import Clip, write_mp4
-from tests.app_server import ROOT, running_app
+from tests.app_server import ROOT
 from tests.browser import CHROMIUM, launch, start_webcam_stream
 from tests.images import EXAMPLES, odd_but_valid_files
 from tests.videos import crossing_faces_frames, selfie_frames, stored_on_its_side
@@ -21,12 +21,6 @@ from tests.videos import crossing_faces_frames, selfie_frames, stored_on_its_sid
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    with running_app() as server:
-        yield server.url
 
 
 @pytest.fixture(scope="module")

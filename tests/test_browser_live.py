@@ -15,7 +15,6 @@ from fer.face_path.faces import FRAME_SCALE, LOOSE_FRAMING, ROLL_TOLERANCE_DEGRE
 from fer.model.analysis import analyze
 from fer.model.classifier import BUNDLED_MODEL, load_classifier
 from fer.model.probabilities import TTA_MODES
-from tests.app_server import running_app
 from tests.browser import CHROMIUM, launch, start_browser_live
 from tests.images import EXAMPLES, three_faces
 
@@ -24,12 +23,6 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 PROBABILITY_TOLERANCE = 0.02
 YUNET_FRAMING = {"scale": FRAME_SCALE, "shift_x": 0, "shift_y": 0, "loose_framing": LOOSE_FRAMING,
                  "roll_tolerance_degrees": ROLL_TOLERANCE_DEGREES}
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    with running_app() as server:
-        yield server.url
 
 
 @pytest.fixture(scope="module")

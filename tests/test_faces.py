@@ -186,3 +186,6 @@ def test_a_photo_browsers_cannot_show_is_analysed_as_uploaded_and_shown_as_a_jpe
         again = handlers.on_settings(in_box, "flip", 10)  # the source, not the preview, is analysed again
         assert again[-1]["faces"] == analyze(open_image(files[name]), model, tta="flip").as_json()["faces"]
     assert handlers.on_photo(None, in_box, "none", 10)[-2:] == (gr.skip(), None)
+    files["scan.tiff"].unlink()  # as the cache sweeper does a minute after the upload
+    with pytest.raises(gr.Error, match="deleted a minute after it arrived"):
+        handlers.on_settings(PhotoInBox(str(files["scan.tiff"])), "flip", 10)

@@ -65,6 +65,9 @@ class Handlers:
 
     def on_settings(self, in_box: PhotoInBox | None, tta: str, max_faces: int):
         """The photo in the box analysed again with other settings."""
+        if in_box is not None and not Path(in_box.source).exists():
+            raise gr.Error("The photo was deleted a minute after it arrived (nothing uploaded is kept): upload it "
+                           "again to try other settings.", print_exception=False)
         return self.on_upload(in_box.source if in_box else None, tta, max_faces)
 
     def on_upload(self, picture, tta: str, max_faces: int):
