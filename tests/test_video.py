@@ -164,12 +164,17 @@ def test_cli_writes_a_row_per_face_per_sampled_frame_and_one_error_line_for_a_ba
                       "or it is damaged or truncated."]
 
 
+def analysed_in_the_tab(model, outputs: Path, clip: Path) -> tuple:
+    """The Video tab's answers for `clip`: 5 frames/s, 1 s smoothing, an annotated video, TTA `none`."""
+    return VideoHandlers(model, outputs).on_analyze(str(clip), 5, 1.0, True, "none", 10,
+                                                    progress=lambda *args, **kwargs: None)
+
+
 def test_the_tabs_csv_and_annotated_video_are_written_where_the_cache_sweeper_deletes_them(tmp_path, model):
     outputs = tmp_path / "outputs"
     outputs.mkdir()
     clip = one_face_clip(tmp_path / "clip.mp4")
-    answers = VideoHandlers(model, outputs).on_analyze(str(clip), 5, 1.0, True, "none", 10,
-                                                       progress=lambda *args, **kwargs: None)
+    answers = analysed_in_the_tab(model, outputs, clip)
     timeline, csv_path, annotated_path = answers[0], Path(answers[3]), Path(answers[4])
     assert set(timeline["emotion"]) == set(model.labels) and len(timeline) == 5 * len(model.labels)
     assert outputs in csv_path.parents and outputs in annotated_path.parents
@@ -183,8 +188,7 @@ def test_the_tab_and_the_cli_answer_a_clip_on_its_side_in_upright_pixels(tmp_pat
     outputs = tmp_path / "outputs"
     outputs.mkdir()
     turned = stored_on_its_side(tmp_path / "selfie.mp4", selfie_frames(), 90)
-    answers = VideoHandlers(model, outputs).on_analyze(str(turned), 5, 1.0, True, "none", 10,
-                                                       progress=lambda *args, **kwargs: None)
+    answers = analysed_in_the_tab(model, outputs, turned)
     with av.open(answers[4]) as container:
         frame = next(container.decode(video=0))
         assert (frame.width, frame.height, frame.rotation) == (240, 320, 0)
@@ -205,8 +209,7 @@ def test_the_tab_and_the_cli_answer_a_clip_on_its_side_in_upright_pixels(tmp_pat
 
 def test_a_clip_with_odd_sides_is_analysed_and_its_annotated_copy_is_cut_to_even_sides(tmp_path, model):
     clip = tiny_clip(tmp_path / "odd.webm", "webm", "libvpx-vp9", size=(161, 121))  # VP9 allows odd sides
-    answers = VideoHandlers(model, tmp_path).on_analyze(str(clip), 5, 1.0, True, "none", 10,
-                                                        progress=lambda *args, **kwargs: None)
+    answers = analysed_in_the_tab(model, tmp_path, clip)
     assert len(answers[6]["frames"]) == 5
     with av.open(answers[4]) as container:
         assert [(frame.width, frame.height) for frame in container.decode(video=0)] == [(160, 120)] * 5

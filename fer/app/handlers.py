@@ -58,10 +58,11 @@ class Handlers:
         if picture is None:
             return *self.empty_upload_outputs(), gr.skip(), None
         image, analysis = self._analyze(picture, tta, max_faces)
+        outputs = self.upload_outputs(image, analysis)
         if browsers_show(picture):
-            return *self.upload_outputs(image, analysis), gr.skip(), PhotoInBox(picture)
+            return *outputs, gr.skip(), PhotoInBox(picture)
         preview = self.write_preview(image)
-        return *self.upload_outputs(image, analysis), str(preview), PhotoInBox(picture, preview.name)
+        return *outputs, str(preview), PhotoInBox(picture, preview.name)
 
     def on_settings(self, in_box: PhotoInBox | None, tta: str, max_faces: int):
         """The photo in the box analysed again with other settings."""

@@ -112,14 +112,14 @@ class Clip:
 
     def upright(self, frame: av.VideoFrame) -> Image.Image:
         """The frame's picture as it is meant to be seen; the first turned one adds a note."""
-        angle = round(frame.rotation) % 360
+        picture, angle = frame.to_image(), round(frame.rotation) % 360
         if angle not in UPRIGHT_TURNS:
-            return frame.to_image()
+            return picture
         note = (f"{self.name} is stored on its side (as phones store portrait clips): each frame was given "
                 f"{TURN_NAMES[angle]} to stand upright, and boxes are in upright pixels.")
         if note not in self.notes:
             self.notes.append(note)
-        return frame.to_image().transpose(UPRIGHT_TURNS[angle])
+        return picture.transpose(UPRIGHT_TURNS[angle])
 
     def close(self) -> None:
         self.container.close()

@@ -15,7 +15,12 @@ class WorkerSession {
   static async create(wasmBinary, model, options) {
     const session = new WorkerSession(new Worker(new URL('classifier_worker.js', HERE), { type: 'module' }));
     const runtime = new URL('vendor/ort.wasm.min.mjs', HERE).href;
-    await session.ask({ load: { runtime, wasmPaths: new URL('vendor/', HERE).href, wasmBinary, model, options } });
+    try {
+      await session.ask({ load: { runtime, wasmPaths: new URL('vendor/', HERE).href, wasmBinary, model, options } });
+    } catch (error) {
+      session.terminate();  // the page falls back to its own session: no idle worker left holding a runtime
+      throw error;
+    }
     return session;
   }
 
