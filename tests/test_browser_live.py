@@ -154,6 +154,19 @@ def test_a_page_whose_script_fails_to_load_says_so_and_gets_the_server_stream(br
     assert not page.get_by_role("button", name="Start camera").is_visible()
 
 
+def test_start_camera_waits_for_the_panels_script_instead_of_ignoring_an_early_click(browser, app_url):
+    held = []  # live.js, held back as a slow network would
+    page = webcam_tab(browser, app_url, lambda page: page.route("**/web/live.js", lambda route: held.append(route)))
+    start = page.get_by_role("button", name="Start camera")
+    start.wait_for(timeout=30_000)
+    assert held and start.is_disabled()
+    held[0].continue_()
+    start.click(timeout=60_000)
+    page.wait_for_function("window.ferLive && window.ferLive.stats && window.ferLive.stats.framesDrawn >= 1",
+                           timeout=60_000)
+    page.close()
+
+
 def test_every_file_the_page_needs_comes_from_the_app_itself(browser, app_url):
     """No request leaves the app's origin, and the runtime, detector and model are among them."""
     requested = []

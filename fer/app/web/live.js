@@ -399,4 +399,5 @@ export async function mount(element) {
       handOver(element, `The in-browser mode could not start (${error.message})`);
     }
   });
+  button.disabled = false;  // the panel's button is inert until this listener is there
 }
