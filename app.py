@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from fer.app import browser_live, cache_sweeper, chart
+from fer.app.wording import wording_for
 from fer.app.handlers import Handlers
 from fer.app.video_handlers import VideoHandlers
 from fer.face_path.faces import DEFAULT_MAX_FACES
@@ -41,6 +42,7 @@ def decoded_by_fer(image_input: gr.Image) -> gr.Image:
 
 model_source = os.environ.get("FER_MODEL")
 model, model_note = load_for_app(model_source)
+words = wording_for(model.trained_on)
 outputs = Path(tempfile.mkdtemp(prefix="fer-outputs-"))  # previews, CSVs, annotated videos: swept after a minute
 handlers = Handlers(model, outputs)
 video_handlers = VideoHandlers(model, outputs)
@@ -49,8 +51,8 @@ examples = sorted(str(path) for path in (Path(__file__).parent / "examples").glo
 with gr.Blocks(title="FER-2013 emotion demo") as demo:
     gr.Markdown("# Facial expression recognition\nDrop in a photo or a video, or turn on the webcam: every face gets "
                 "a box and "
-                f"one of {len(model.labels)} expressions ({', '.join(model.labels)}). Model: {model_note}. "
-                "Nothing you upload is stored.")
+                f"one of {len(model.labels)} expressions ({', '.join(model.labels)}). {words.meaning} "
+                f"Model: {model_note}. Nothing you upload is stored.")
     with gr.Row():
         tta = gr.Radio(list(TTA_MODES), value=DEFAULT_TTA, label="Test-time augmentation", elem_id="tta",
                        info="flip (default): centre + mirror; tencrop: 10 views; none: fastest")
@@ -67,7 +69,7 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
             with gr.Column(scale=2):
                 face_picker = gr.Radio([], label="Face", visible=False)
                 bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1],
-                                  label="Class probabilities", height=280)
+                                  label=words.chart, height=280, elem_id="bars")
             cam = gr.Image(label="Grad-CAM: what drove the prediction", interactive=False, height=280)
         # Without headers the empty table (before any photo) shows Gradio's placeholder columns "1 2 3".
         table = gr.Dataframe(headers=chart.FACE_COLUMNS, label="All faces", interactive=False)
@@ -90,7 +92,7 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
             annotated_clip = gr.Video(label="Annotated video", interactive=False)
         track_picker = gr.Radio([], label="Face", visible=False)
         timeline = gr.LinePlot(x="time (s)", y="probability", color="emotion", y_lim=[0, 1],
-                               color_map=chart.emotion_colours(model.labels), label="Emotions over time",
+                               color_map=chart.emotion_colours(model.labels), label=words.timeline,
                                elem_id="timeline")
         track_summary = gr.Dataframe(label="Each face", interactive=False)
         timeline_csv = gr.File(label="Every face in every analysed frame (CSV)")
@@ -108,7 +110,7 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
                 webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
                 live = gr.Image(label="Live", interactive=False, elem_id="live")
             live_bars = gr.BarPlot(x="emotion", y="probability", sort=model.labels, y_lim=[0, 1],
-                                   elem_id="live-chart", label="Largest face", height=240)
+                                   elem_id="live-chart", label=words.largest_face, height=240)
         steady = gr.Checkbox(True, label="Steady labels", info="each face's probabilities smoothed over about "
                              f"{DEFAULT_SMOOTHING_S:g} s; off: every frame on its own", elem_id="steady")
         webcam_tracker = gr.State()
@@ -129,10 +131,13 @@ with gr.Blocks(title="FER-2013 emotion demo") as demo:
     webcam_mode.change(lambda mode: gr.Column(visible=mode == "server"), webcam_mode, server_column, queue=False,
                        api_name=False)
     predict_button = gr.Button(visible=False)
-    predict_button.click(handlers.predict, [photo, tta, max_faces], result_json, api_name="predict")
+    predict_button.click(handlers.predict, [photo, tta, max_faces], result_json, api_name="predict",
+                         api_description=f"Every face's box, label and all class probabilities. {words.meaning}")
     analyze_video_button = gr.Button(visible=False)
     analyze_video_button.click(video_handlers.predict, [clip, sample_fps, tta, max_faces], video_json,
-                               concurrency_limit=1, concurrency_id="video", api_name="analyze_video")
+                               concurrency_limit=1, concurrency_id="video", api_name="analyze_video",
+                               api_description=f"Every sampled frame's faces, tracked, with all class probabilities, "
+                                               f"and a summary per face. {words.meaning}")
 
 # Two requests of each kind run at once (2 cores), one video (minutes of work: photos and webcams go on meanwhile);
 # beyond the queue's size visitors get Gradio's "Queue is full, try again".

@@ -1,7 +1,10 @@
 """Train an emotion classifier on FER-2013 (on a GPU if there is one, else the CPU), evaluate it, and
 optionally push it.
 
-    python train.py --dataset ../shared/fer2013                 # the default model
+    python train.py --dataset ../shared/fer2013                 # the default model, on FER-2013's labels
+    python train.py --dataset ../shared/fer2013 --recipe votes  # on FER+'s ten votes per face (--targets)
+    python train.py --dataset ../shared/fer2013 --recipe people --resume  # the bundled model: 2 vote-trained
+                                                               # teachers, then a wider student
     python train.py --dataset ../shared/fer2013 --arch seed --recipe seed --out runs/seed
     python train.py --resume                                   # continue after a crash
     python train.py --init-from fer/pretrained --epochs 8 --lr 0.02 --restarts 0  # fine-tune a trained model
@@ -25,7 +28,8 @@ from fer.training.dataset import DEFAULT_HUB_DATASET
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=DEFAULT_HUB_DATASET,
-                        help="Hub dataset id, local dataset folder, or Kaggle fer2013.csv (default: %(default)s)")
+                        help="Hub dataset id, local dataset folder, Kaggle fer2013.csv (with FER+'s fer2013new.csv "
+                             "beside it for votes), or FER+'s folders (FER2013Train/label.csv...) (default: %(default)s)")
     parser.add_argument("--recipe", choices=sorted(recipes.RECIPES), default="default",
                         help="preset of all training settings; the options below override it (for `best`, "
                              "whose teachers are trained first, the student's)")
@@ -47,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             settings.add_argument(flag, nargs="*", metavar="MODEL", default=None)
         else:
             kind = {"int": int, "float": float}.get(field.type, str)
-            settings.add_argument(flag, type=kind, default=None)
+            settings.add_argument(flag, type=kind, default=None, choices=recipes.CHOICES.get(field.name))
     args = parser.parse_args(argv)
     if args.space and not args.push:
         parser.error("--space needs --push: the Space runs the model that --push uploads")

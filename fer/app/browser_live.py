@@ -41,11 +41,14 @@ PANEL = """
   <button class="live-start lg primary" disabled>Start camera</button>
   <canvas class="live-view"></canvas>
   <video class="live-video" playsinline muted></video>
+  <p class="live-chart-title"></p>
   <div class="live-bars"></div>
 </div>
 """
 PANEL_CSS = """
-.live-video, .live-off .live-start, .live-off .live-view, .live-off .live-bars { display: none; }
+.live-video, .live-off .live-start, .live-off .live-view, .live-off .live-bars, .live-off .live-chart-title {
+  display: none;
+}
 .live-view { max-width: 100%; background: #222; }
 .live-status { font-weight: 600; }
 .live-error { color: #c0392b; }
@@ -99,7 +102,8 @@ def model_settings(model_folder: Path | None) -> dict:
     """What the page needs to run the model in `model_folder` (None: not available in the browser)."""
     if model_folder is None or not (model_folder / ONNX_NAME).is_file():
         return {"model_url": None, "unavailable": "this model has no model.onnx for the browser"}
-    return {"model_url": ONNX_NAME, "model": json.loads((model_folder / "config.json").read_text()),
+    config = json.loads((model_folder / "config.json").read_text())
+    return {"model_url": ONNX_NAME, "model": config, "wording": wording_for(config.get("trained_on")).as_json(),
             "image_size": IMAGE_SIZE, "framing": BLAZEFACE_FRAMING, "min_face_side": MIN_FACE_SIDE,
             "max_faces": DEFAULT_MAX_FACES, "tta": DEFAULT_TTA,
             "tracks": {"smoothing_s": DEFAULT_SMOOTHING_S, "max_shift": MAX_SHIFT, "max_size_ratio": MAX_SIZE_RATIO,

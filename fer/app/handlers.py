@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from fer.app import chart
+from fer.app.wording import with_meaning
 from fer.face_path.image import ImageError, open_image
 from fer.model import gradcam
 from fer.model.analysis import Analysis, analyze
@@ -83,7 +84,8 @@ class Handlers:
         choices = [f"face {index + 1}: {result.label}" for index, result in enumerate(analysis.faces)]
         return (chart.annotate(image, analysis), chart.probability_frame(analysis.faces[0], self.model.labels),
                 self.grad_cam(analysis, 0), chart.face_table(analysis),
-                gr.Radio(choices=choices, value=choices[0], visible=len(choices) > 1), analysis, analysis.as_json())
+                gr.Radio(choices=choices, value=choices[0], visible=len(choices) > 1), analysis,
+                with_meaning(analysis.as_json(), self.model))
 
     def write_preview(self, image: Image.Image) -> Path:
         """A JPEG of the decoded picture, at most PREVIEW_SIDE pixels a side, under a name no upload has."""
@@ -127,7 +129,7 @@ class Handlers:
         """The API: every face's box, label and all class probabilities, as JSON."""
         if picture is None:
             raise gr.Error("No image given.", print_exception=False)
-        return self._analyze(picture, tta, max_faces)[1].as_json()
+        return with_meaning(self._analyze(picture, tta, max_faces)[1].as_json(), self.model)
 
 
 def browsers_show(path: str) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from fer.app import chart
+from fer.app.wording import with_meaning
 from fer.model.classifier import EmotionClassifier
 from fer.video.clip import Mp4Writer, VideoError
 from fer.video.timeline import VideoAnalysis, analyze_video
@@ -58,7 +59,7 @@ class VideoHandlers:
         return (chart.timeline_frame(analysis, tracks[0] if tracks else None),
                 gr.Radio(choices=choices, value=choices[0] if choices else None, visible=len(choices) > 1),
                 chart.track_table(analysis), self.write_csv(analysis, self.new_file(f"{name}-faces.csv")),
-                str(annotated_path) if annotated_path else None, analysis, analysis.as_json())
+                str(annotated_path) if annotated_path else None, analysis, with_meaning(analysis.as_json(), self.model))
 
     def on_pick_track(self, choice: str | None, analysis: VideoAnalysis | None):
         track = int(choice.removeprefix("face ")) if choice else None
@@ -67,7 +68,7 @@ class VideoHandlers:
     def predict(self, clip: str | None, fps: float, tta: str, max_faces: int) -> dict:
         """The API: every sampled frame's faces with their track ids, boxes, labels and probabilities,
         and a summary per track, as JSON."""
-        return self._analyze(clip, fps, tta, max_faces).as_json()
+        return with_meaning(self._analyze(clip, fps, tta, max_faces).as_json(), self.model)
 
     def new_file(self, name: str) -> Path:
         """A path named `name` in a new folder of its own, made when the file is about to be written:

@@ -27,6 +27,9 @@ MAX_WIDTH = 256
 INPUT_SIZE_RANGE = (16, 96)
 MAX_CLASSES = 100
 WEIGHT_DTYPES = ("float32", "float16")  # how model.safetensors stores the weights; the model computes in float32
+# What the probabilities mean: FER-2013's label of a face, or how FER+'s ten annotators would label it.
+FER2013_LABELS_SOURCE, FERPLUS_VOTES_SOURCE = "fer2013_labels", "ferplus_votes"
+TRAINED_ON = (FER2013_LABELS_SOURCE, FERPLUS_VOTES_SOURCE)
 
 
 class ModelConfigError(ValueError):
@@ -43,14 +46,17 @@ class EmotionClassifier(
 ):
     def __init__(self, arch: str = "vgg", labels: list[str] | None = None, input_size: int = 40,
                  width: int = 48, dropout: float = 0.3, mean: float = 0.5, std: float = 0.25,
-                 prior_correction: list[float] | None = None, weights_dtype: str = "float32"):
+                 prior_correction: list[float] | None = None, weights_dtype: str = "float32",
+                 trained_on: str = FER2013_LABELS_SOURCE):
         super().__init__()
         labels = list(FER2013_LABELS) if labels is None else labels
-        validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction, weights_dtype)
+        validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction, weights_dtype,
+                        trained_on)
         self.arch, self.labels, self.input_size, self.width = arch, labels, input_size, width
         self.mean, self.std = mean, std
         self.prior_correction = prior_correction  # class-probability multipliers (fer.training.calibration) or None
         self.weights_dtype = weights_dtype
+        self.trained_on = trained_on
         self.net = build(arch, len(labels), input_size, width, dropout)
 
     def forward(self, x):
@@ -78,7 +84,7 @@ class EmotionClassifier(
 
 
 def validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction=None,
-                    weights_dtype="float32") -> None:
+                    weights_dtype="float32", trained_on=FER2013_LABELS_SOURCE) -> None:
     problems = []
     if arch not in ARCHITECTURES:
         problems.append(f"arch {arch!r} is not one of {sorted(ARCHITECTURES)}")
@@ -99,6 +105,8 @@ def validate_config(arch, labels, input_size, width, dropout, mean, std, prior_c
         problems.append("prior_correction must be null or one positive number per label")
     if weights_dtype not in WEIGHT_DTYPES:
         problems.append(f"weights_dtype must be one of {WEIGHT_DTYPES}, not {weights_dtype!r}")
+    if trained_on not in TRAINED_ON:
+        problems.append(f"trained_on must be one of {TRAINED_ON}, not {trained_on!r}")
     if problems:
         raise ModelConfigError("invalid model config: " + "; ".join(problems))
 

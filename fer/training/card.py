@@ -6,8 +6,9 @@ from pathlib import Path
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from fer.model.classifier import FER2013_LABELS_SOURCE, FERPLUS_VOTES_SOURCE
 from fer.model.onnx_export import card_section
-from fer.training.report import CONFUSION_PNG, CURVES_PNG, read_metrics
+from fer.training.report import CONFUSION_PNG, CURVES_PNG, PEOPLE_PNG, read_metrics
 
 CARD_TEMPLATE = """---
 {card_data}
@@ -16,11 +17,26 @@ CARD_TEMPLATE = """---
 # FER-2013 facial-expression classifier ({arch})
 
 Classifies a 48×48 grayscale face into one of {num_classes} expressions: {labels}.
-{origin} on the FER-2013 `train` split (Kaggle "Training", {train_n:,} images);
+{origin} on the FER-2013 `train` split (Kaggle "Training", {train_n:,} faces) {targets_text};
 the `validation` split (Kaggle "PublicTest", {val_n:,} images) was used only to pick the best epoch{validation_use}.
 It is the model behind the FER-2013 emotion demo Space (`app.py`).
 
+## Uses
+
+### Intended use
+Showing which facial expression a face displays, as a demo and for research and teaching about expression
+recognition: {meaning}. A face's expression is not a feeling: people smile when they are not happy and
+look neutral when they are.
+
+### Out-of-scope use
+- Decisions about people (hiring, admission, grading, credit, policing, medical or mental-health assessment).
+- Lie detection, or judging honesty, intent or personality.
+- Emotion recognition at work or in schools, which the EU AI Act prohibits (Art. 5(1)(f)), and any monitoring of
+  people without their knowledge.
+
 ## Results on `validation` ({val_n:,} images, test-time augmentation `{tta}` as in the app)
+{people}
+Against FER-2013's own labels:
 
 | metric | value |
 |---|---|
@@ -51,12 +67,63 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
 {distillation}{weights_storage}- Hardware: {hardware}; {precision} compute; {threads} threads
 - Training wall time: {train_minutes:.1f} min for {epochs} epochs, per-epoch validation included (measured by `train.py`)
 
-## Limitations
+## Bias, risks and limitations
 
-FER-2013 faces are low-resolution web images with noisy labels. The model reads posed and spontaneous
-expressions, not feelings; it is weakest on the rare `disgust` class and on `fear` (see the recall
-column). Do not use it to make decisions about people.
+FER-2013 faces are low-resolution web images, mostly of adults, gathered by web search; its labels are noisy (they
+agree with the plurality of FER+'s ten annotators on about two faces in three). The model reads the expression a
+face shows, not what its owner feels; it is weakest on the rare `disgust` class and on `fear` (see the recall
+columns). Expressions are shown and read differently across cultures, ages and contexts; its errors are not
+measured per group of people. Do not use it to make decisions about people.
 """
+
+
+TARGETS_TEXT = {
+    "labels": "against FER-2013's own labels",
+    "votes": "to give the share of FER+'s ten annotators who chose each expression (FER+ votes as soft targets)",
+    "crossentropy": "on FER+'s votes (its cross-entropy mode: the top categories' shares as soft targets)",
+    "majority": "on FER+'s votes (its majority mode: the category most annotators chose, as a label)",
+    "probability": "on FER+'s votes (its probability mode: a label drawn from the votes for each batch)",
+}
+MEANING = {
+    FER2013_LABELS_SOURCE: "its probabilities say which of FER-2013's labels the face would have been given",
+    FERPLUS_VOTES_SOURCE: "its probabilities say how ten people would label the face (FER+'s annotators)",
+}
+
+
+def targets_text(config: dict) -> str:
+    text = TARGETS_TEXT[config.get("targets", "labels")]
+    if config.get("label_blend"):
+        text += f", {config['label_blend']:.0%} of each face's target being its FER-2013 label instead"
+    return text
+
+
+def people_text(result: dict) -> str:
+    """The table of agreement with FER+'s ten annotators, when the split has their votes."""
+    people = result.get("people")
+    if not people:
+        return ""
+    rows = [("plurality accuracy: the expression most of the ten chose (FER+ protocol, "
+             f"{people['plurality_n']:,} faces)", f"{people['plurality_accuracy']:.1%}"),
+            ("annotator share: the share of the ten who chose the predicted expression",
+             f"{people['annotator_share']:.3f}"),
+            ("total variation between the probabilities and the vote shares (0 = the same)",
+             f"{people['total_variation']:.3f}"),
+            ("calibration error against the votes (expected gap, 10 bins)", f"{people['calibration_error']:.3f}"),
+            (f"clear expressions: at least 7 of 10 chose one emotion other than neutral ({people['clear_n']:,} faces)",
+             f"{people['clear_accuracy']:.1%}")]
+    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
+    recalls = "\n".join(
+        f"| {name} | {_recall(people['plurality_recall'][name])} | {_recall(people['clear_recall'][name])} |"
+        for name in people["people_labels"])
+    return (f"\nAgainst people: FER+'s ten annotators per face ({people['voted_n']:,} faces with votes).\n\n"
+            f"| measure | value |\n|---|---|\n{table}\n\n"
+            f"Recall per expression, against the plurality and on clear expressions (faces):\n\n"
+            f"| expression | plurality | clear |\n|---|---|---|\n{recalls}\n\n"
+            f"![recall per expression and calibration against people]({PEOPLE_PNG})\n\n")
+
+
+def _recall(entry: dict) -> str:
+    return "—" if entry["recall"] is None else f"{entry['recall']:.3f} ({entry['n']})"
 
 
 def hub_dataset_name(source: str) -> str:
@@ -131,6 +198,11 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
                                dataset_split="validation", metric_type=metric, metric_value=round(result[key], 4),
                                metric_name=name)
                     for metric, key, name in (("accuracy", "accuracy", "Accuracy"), ("f1", "macro_f1", "Macro F1"))]
+    if result.get("people"):
+        eval_results.append(EvalResult(task_type="image-classification", dataset_type=dataset_id,
+                                       dataset_name="FER-2013 with FER+ votes", dataset_split="validation",
+                                       metric_type="accuracy", metric_name="FER+ plurality accuracy",
+                                       metric_value=round(result["people"]["plurality_accuracy"], 4)))
     card_data = ModelCardData(license="mit", library_name="pytorch", pipeline_tag="image-classification",
                               tags=["facial-expression-recognition", "fer2013", "emotion"], datasets=[dataset_id],
                               metrics=["accuracy", "f1"], model_name="fer2013-emotion", eval_results=eval_results)
@@ -141,7 +213,8 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
         labels=", ".join(result["labels"]), train_n=train_n,
         prior_correction=prior_correction_text(model, uncorrected), onnx_section=card_section(model),
         validation_use=" and, without its labels, to fit the prior correction" if model.prior_correction else "",
-        val_n=result["n"], tta=result["tta"],
+        val_n=result["n"], tta=result["tta"], people=people_text(result),
+        targets_text=targets_text(config), meaning=MEANING[model.trained_on],
         accuracy=result["accuracy"], macro_f1=result["macro_f1"], class_rows=class_rows,
         confusion_png=CONFUSION_PNG, curves_png=CURVES_PNG, command=state["command"], input_size=config["input_size"],
         parameters=sum(p.numel() for p in model.parameters()), epochs=state["epochs_done"],

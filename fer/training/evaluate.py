@@ -4,7 +4,8 @@
 
 The last line printed is one JSON object: accuracy, macro_f1 (averaged over macro_f1_classes, the
 classes present in the scored labels), per_class_recall, confusion_matrix (rows = true class, in
-`labels` order), labels, n. The dataset needs only the split being scored.
+`labels` order), labels, n; and, where the split has FER+'s votes, `people`: the model's agreement with
+the ten annotators (`fer.training.agreement`). The dataset needs only the split being scored.
 """
 
 import argparse
@@ -15,6 +16,7 @@ import torch
 
 from fer.model.classifier import EmotionClassifier, ModelLoadError, load_classifier
 from fer.model.probabilities import DEFAULT_TTA, TTA_MODES, predict_probabilities
+from fer.training.agreement import agreement_with_people
 from fer.training.dataset import DatasetError, FerData, load_fer
 
 
@@ -58,9 +60,21 @@ def evaluate(model: EmotionClassifier, data: FerData, split: str, tta: str = DEF
 
 
 def score(probabilities: torch.Tensor, data: FerData, split: str, model: EmotionClassifier, tta: str) -> dict:
-    """The metrics of the split's predictions, given as the model's class probabilities for its images."""
+    """The metrics of the split's predictions, given as the model's class probabilities for its images: against
+    FER-2013's labels, and against FER+'s votes where the split has them (`people`)."""
     true = labels_in_model_order(data, split, model)
-    return {**metrics(true, probabilities.argmax(1), model.labels), "split": split, "tta": tta}
+    result = {**metrics(true, probabilities.argmax(1), model.labels), "split": split, "tta": tta}
+    votes = data.splits[split].votes
+    if votes is not None and votes.any():
+        result["people"] = agreement_with_people(probabilities, votes, model.labels)
+    return result
+
+
+def people_summary(people: dict) -> str:
+    return (f"against FER+'s ten annotators: plurality accuracy {people['plurality_accuracy']:.4f} "
+            f"({people['plurality_n']} faces), annotator share {people['annotator_share']:.4f}, total variation "
+            f"{people['total_variation']:.4f}, calibration error {people['calibration_error']:.4f}, clear expressions "
+            f"{people['clear_accuracy']:.4f} ({people['clear_n']} faces)")
 
 
 def main(argv=None) -> int:
@@ -76,8 +90,11 @@ def main(argv=None) -> int:
     except (ModelLoadError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{args.split}: accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f} on {result['n']} images")
+    print(f"{args.split}: accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f} on {result['n']} images"
+          " against FER-2013's labels")
+    if "people" in result:
+        print(people_summary(result["people"]))
     print(json.dumps({key: result[key] for key in
                       ("accuracy", "macro_f1", "macro_f1_classes", "per_class_recall",
-                                    "confusion_matrix", "labels", "n")}))
+                       "confusion_matrix", "labels", "n", "people") if key in result}))
     return 0

@@ -24,14 +24,16 @@ from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
 from fer.face_path.tensors import normalize
-from fer.model.classifier import EmotionClassifier, ModelLoadError, load_classifier
+from fer.model.classifier import (FER2013_LABELS_SOURCE, FERPLUS_VOTES_SOURCE, EmotionClassifier, ModelLoadError,
+                                  load_classifier)
 from fer.model.probabilities import predict_probabilities
 from fer.training import checkpoint, precision
 from fer.training.augment import capture_artefacts, mixup, random_affine_crops, random_erasing
 from fer.training.dataset import FerData, Split
 from fer.training.hardware import Hardware, start
 from fer.training.losses import class_weights, teacher_probabilities, training_loss
-from fer.training.recipes import TrainConfig
+from fer.training.recipes import TARGET_MODES, TrainConfig
+from fer.training.votes import judged_by_plurality, model_labels, with_vote_targets
 from fer.training.schedule import cycles, learning_rate, total_epochs
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -41,7 +43,8 @@ BATCH_NORM_IMAGES = 8192  # about this many training images re-estimate the weig
 def build_model(config: TrainConfig, labels: list[str]) -> EmotionClassifier:
     torch.manual_seed(config.seed)
     model = EmotionClassifier(arch=config.arch, labels=labels, input_size=config.input_size,
-                              width=config.width, dropout=config.dropout, weights_dtype=config.weights_dtype)
+                              width=config.width, dropout=config.dropout, weights_dtype=config.weights_dtype,
+                              trained_on=FER2013_LABELS_SOURCE if config.targets == "labels" else FERPLUS_VOTES_SOURCE)
     return model.to(memory_format=torch.channels_last)
 
 
@@ -146,12 +149,27 @@ def sharpness_aware_gradients(model: torch.nn.Module, radius: float, loss_at_wei
             parameter.sub_(step)
 
 
+def batch_targets(split: Split, indices: torch.Tensor, config: TrainConfig, generator: torch.Generator):
+    """The batch's class indices (FER-2013 labels, or one drawn from each face's votes in `probability` mode) or
+    its rows of soft targets (the other vote modes)."""
+    if split.targets is None:
+        return split.labels[indices]
+    if config.targets == "probability":
+        return torch.multinomial(split.targets[indices].cpu(), 1, generator=generator).squeeze(1).to(indices.device)
+    return split.targets[indices]
+
+
+def hard(targets: torch.Tensor) -> torch.Tensor:
+    """Class indices of a batch's targets, soft ones by their largest share."""
+    return targets.argmax(1) if targets.is_floating_point() else targets
+
+
 def my_share_of_batch(split: Split, indices: torch.Tensor, config: TrainConfig, model: EmotionClassifier,
                       generator: torch.Generator, hardware: Hardware):
     """The batch drawn and augmented (and mixed) whole, as one process would, then cut to this process's share:
     its inputs, targets, the targets of the images mixed into them (or None) and the mix's share."""
     inputs = training_batch(split.images[indices], config, model, generator)
-    targets = split.labels[indices]
+    targets = batch_targets(split, indices, config, generator)
     partner_targets, share = None, 1.0
     if config.mixup:
         inputs, partners, share = mixup(inputs, config.mixup, generator)
@@ -203,12 +221,31 @@ def run_epoch(model, optimizer, split: Split, config: TrainConfig, epoch: int, l
         scaler.update()
         if average is not None:
             average.update_parameters(network)
-        totals += torch.tensor([loss.item() * len(targets), (logits.argmax(1) == targets).sum().item(), len(targets)],
+        totals += torch.tensor([loss.item() * len(targets), (logits.argmax(1) == hard(targets)).sum().item(),
+                                len(targets)],
                                dtype=torch.float64)
         progress.set_postfix(loss=f"{totals[0] / totals[2]:.3f}", acc=f"{totals[1] / totals[2]:.3f}")
     loss_sum, correct, seen = hardware.sum(totals).tolist()
     return {"train_loss": loss_sum / seen, "train_accuracy": correct / seen,
             "lr": optimizer.param_groups[0]["lr"]}
+
+
+def fitted_splits(data: FerData, config: TrainConfig, labels: list[str]) -> tuple[Split, Split]:
+    """The training split with what it fits (its labels, or its faces with vote targets), and the validation split
+    judged as the run's targets ask: by FER-2013's labels or by the plurality of FER+'s votes."""
+    if config.targets not in TARGET_MODES:
+        raise ValueError(f"targets must be one of {TARGET_MODES}, not {config.targets!r}")
+    train_split, val_split = data.splits["train"], data.splits["validation"]
+    if config.targets == "labels":
+        return train_split, val_split
+    return (with_vote_targets(train_split, labels, config.targets, config.label_blend),
+            judged_by_plurality(val_split, labels))
+
+
+def class_counts(split: Split, classes: int) -> list[int]:
+    """How many faces of the split each class has: by label, or by the largest share of their targets."""
+    return torch.bincount(hard(split.targets if split.targets is not None else split.labels).cpu(),
+                          minlength=classes).tolist()
 
 
 def validate(model: EmotionClassifier, split: Split, compute: str) -> dict:
@@ -255,7 +292,9 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
     compute = precision.resolve(config.precision, hardware.device)
     checkpoint_path = out_dir / CHECKPOINT_NAME
     resuming = resume and checkpoint_path.exists()
-    model = hardware.sync_batch_norm(build_model(config, data.label_names)).to(hardware.device)
+    labels = model_labels(data.label_names, config.contempt)
+    train_split, val_split = (split.to(hardware.device) for split in fitted_splits(data, config, labels))
+    model = hardware.sync_batch_norm(build_model(config, labels)).to(hardware.device)
     if config.init_from and not resuming:
         start_from(model, config.init_from)
     teachers = load_teachers(config, model)
@@ -265,7 +304,7 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
     kept_model = average.module if average is not None else model  # validated, and saved when best
     state = {"config": asdict(config), "epochs_done": 0, "history": [], "best_epoch": None,
              "best_val_accuracy": -1.0, "train_seconds": 0.0, "precision": compute,
-             "command": command, "dataset": data.source, "train_images": len(data.splits["train"])}
+             "command": command, "dataset": data.source, "train_images": len(train_split)}
     if resuming:
         state = checkpoint.load(checkpoint_path, model, optimizer, average)
         if "gradient_scaler" in state:
@@ -277,8 +316,7 @@ def train(config: TrainConfig, data: FerData, out_dir: Path, resume: bool = Fals
     elif resume:
         say(f"no checkpoint at {checkpoint_path}; starting from scratch")
     state["hardware"] = {"device": hardware.device.type, "processes": hardware.world_size}
-    train_split, val_split = data.splits["train"].to(hardware.device), data.splits["validation"].to(hardware.device)
-    loss_weights = class_weights(data.class_counts("train"), config.class_weights)
+    loss_weights = class_weights(class_counts(train_split, len(labels)), config.class_weights)
     if loss_weights is not None:
         loss_weights = loss_weights.to(hardware.device)
     restart_starts = {first_epoch for first_epoch, _, _ in cycles(config)[1:]}

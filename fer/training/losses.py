@@ -22,24 +22,31 @@ def class_weights(counts: list[int], mode: str) -> torch.Tensor | None:
     return weights / (weights * counts).sum() * counts.sum()  # mean weight over samples stays 1
 
 
+def as_distribution(targets: torch.Tensor, classes: int) -> torch.Tensor:
+    """Class indices as one-hot rows; soft targets (rows of class shares) as they are."""
+    return targets.float() if targets.is_floating_point() else F.one_hot(targets, classes).float()
+
+
 def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float, label_smoothing: float,
                loss_weights: torch.Tensor | None) -> torch.Tensor:
     """Label-smoothed cross-entropy whose term for each class is scaled by (1 - its probability)^gamma
-    (Lin et al. 2017); class weights weight each image by its true class, averaged like cross-entropy's."""
+    (Lin et al. 2017); class weights weight each image by its true class (soft targets: by their shares of the
+    classes), averaged like cross-entropy's."""
     log_probabilities = logits.log_softmax(1)
     classes = logits.shape[1]
-    smoothed = F.one_hot(targets, classes).float() * (1 - label_smoothing) + label_smoothing / classes
+    distribution = as_distribution(targets, classes)
+    smoothed = distribution * (1 - label_smoothing) + label_smoothing / classes
     focus = (1 - log_probabilities.exp()).pow(gamma)
     per_image = -(smoothed * focus * log_probabilities).sum(1)
     if loss_weights is None:
         return per_image.mean()
-    image_weights = loss_weights[targets]
+    image_weights = distribution @ loss_weights
     return (per_image * image_weights).sum() / image_weights.sum()
 
 
 def hard_label_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig, loss_weights,
                     partner_targets: torch.Tensor | None = None, share: float = 1.0) -> torch.Tensor:
-    """Cross-entropy (focal if the recipe says so); for a mixup batch, the losses of both images' labels
+    """Cross-entropy (focal if the recipe says so) against class indices or soft targets; for a mixup batch, the losses of both images' labels
     weighted by their shares."""
     def loss_against(labels):
         if config.focal_gamma:

@@ -12,7 +12,7 @@ from fer.model.probabilities import DEFAULT_TTA
 from fer.training import card, hub, loop, recipes, report
 from fer.training.calibration import match_class_prior
 from fer.training.checkpoint import CheckpointError
-from fer.training.dataset import DatasetError, FerData, load_fer, stratified_split
+from fer.training.dataset import VOTES_COLUMN, DatasetError, FerData, load_fer, stratified_split
 from fer.training.evaluate import evaluate, score
 from fer.training.hardware import Hardware, HardwareError, start, stop
 
@@ -26,7 +26,7 @@ def run(config: recipes.TrainConfig, args, out_dir: Path) -> int:
             if config.init_from:
                 given = {name for name in loop.SHAPE_SETTINGS if getattr(args, name) is not None}
                 config = loop.shaped_like(config, config.init_from, given)
-            data = load_data(args.dataset, args.subset, config.seed)
+            data = load_data(args.dataset, args.subset, config.seed, config.targets)
             if args.recipe in recipes.TEACHERS and args.teachers is None:
                 teachers = train_teachers(recipes.TEACHERS[args.recipe], data, out_dir, args.resume, hardware)
                 config = replace(config, teachers=[str(folder) for folder in teachers])
@@ -48,10 +48,13 @@ def run(config: recipes.TrainConfig, args, out_dir: Path) -> int:
     return 0
 
 
-def load_data(source: str, subset: int | None, seed: int) -> FerData:
+def load_data(source: str, subset: int | None, seed: int, targets: str = "labels") -> FerData:
     data = load_fer(source, seed=seed)
     if "train" not in data.splits:
         raise DatasetError(f"{source} has no train split to train on; it has {sorted(data.splits)}")
+    if targets != "labels" and data.splits["train"].votes is None:
+        raise DatasetError(f"--targets {targets} trains on FER+'s votes, and {source} has none: give a dataset with a "
+                           f"'{VOTES_COLUMN}' column (like ../shared/fer2013), or --targets labels")
     if subset:
         train_split = data.splits["train"]
         data.splits["train"] = stratified_split(train_split, min(1.0, subset / len(train_split)), seed)[1]

@@ -5,9 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 
 
+# What a network can fit (fer.training.votes): FER-2013's labels, or FER+'s votes as shares or in one of FER+'s modes.
+TARGET_MODES = ("labels", "votes", "crossentropy", "majority", "probability")
+CHOICES = {"targets": TARGET_MODES}  # settings whose values the command line checks
+
+
 @dataclass
 class TrainConfig:
     arch: str = "vgg"
+    targets: str = "labels"  # what the net fits: one of TARGET_MODES (fer.training.votes)
+    contempt: bool = False  # with vote targets: an eighth class, contempt, which only FER+'s votes have
+    label_blend: float = 0.0  # with vote targets: this share of each face's target is its FER-2013 label, one-hot
     epochs: int = 32
     batch_size: int = 128
     lr: float = 0.1
@@ -57,6 +65,10 @@ RECIPES = {
                         input_size=48, width=32, dropout=0.0, match_class_prior=False),
 }
 
+# What ten people see (fer.training.votes): the default recipe fitting FER+'s vote shares. No label smoothing: the
+# shares are soft already. No prior correction: the probabilities are to match the votes, not FER-2013's class shares.
+RECIPES["votes"] = replace(RECIPES["default"], targets="votes", label_smoothing=0.0, match_class_prior=False)
+
 # Recipes trained in stages (fer.pipeline.train_teachers): first each teacher, as a run of its own in
 # <out>/teachers/<name>; then the recipe's own settings, as a student distilled from all of them into <out>.
 # Teachers from the same recipe gain little as an ensemble (seeds 0 and 1: 70.30 and 69.99 % alone, 70.52 % averaged,
@@ -72,6 +84,11 @@ TEACHERS = {
 # step costs about 2.3 × a default one (python benchmarks/train_throughput.py --widths 44 56 64 --teachers 0 2 3),
 # so it gets the ~4 hours the teachers leave of the 6-hour budget (131–142 s per epoch); width 64 ran as fast as 56.
 RECIPES["best"] = replace(RECIPES["default"], width=64, epochs=80, weights_dtype="float16")
+
+# The same stages on FER+'s votes (the bundled model): two vote-trained teachers, then the width-64 student fitting
+# the votes and the teachers' softened probabilities.
+TEACHERS["people"] = {"votes": RECIPES["votes"], "votes-seed1": replace(RECIPES["votes"], seed=1)}
+RECIPES["people"] = replace(RECIPES["best"], targets="votes", label_smoothing=0.0, match_class_prior=False)
 
 def recipe(name: str, **overrides) -> TrainConfig:
     known = {field.name for field in fields(TrainConfig)}

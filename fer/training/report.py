@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 CONFUSION_PNG = "confusion_matrix.png"
 CURVES_PNG = "training_curves.png"
 METRICS_JSON = "metrics.json"
+PEOPLE_PNG = "agreement_with_people.png"
 
 
 def plot_confusion_matrix(result: dict, path: Path) -> None:
@@ -57,6 +58,33 @@ def plot_training_curves(history: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
+def plot_agreement_with_people(people: dict, path: Path) -> None:
+    """Left: recall per expression against the plurality of the ten annotators and on clear expressions. Right: how
+    sure the model is of its label against how many of the ten chose it (the diagonal: as sure as people agree)."""
+    figure, (recall_axes, calibration_axes) = plt.subplots(1, 2, figsize=(11, 4))
+    names = people["people_labels"]
+    positions = np.arange(len(names))
+    for offset, key, title in ((-0.2, "plurality_recall", "against the plurality"), (0.2, "clear_recall",
+                                                                                    "clear expressions (≥ 7 of 10)")):
+        recalls = [people[key][name]["recall"] or 0.0 for name in names]
+        recall_axes.bar(positions + offset, recalls, width=0.4, label=title)
+    recall_axes.set_xticks(positions, names, rotation=30, ha="right")
+    recall_axes.set_ylim(0, 1)
+    recall_axes.set_title(f"recall per expression (plurality accuracy {people['plurality_accuracy']:.1%})")
+    recall_axes.legend(loc="lower right")
+    bins = people["calibration_bins"]
+    calibration_axes.plot([0, 1], [0, 1], ":", color="grey")
+    calibration_axes.plot([row["confidence"] for row in bins], [row["agreement"] for row in bins], "o-")
+    calibration_axes.set_xlabel("the predicted expression's probability (bin mean)")
+    calibration_axes.set_ylabel("share of the 10 annotators who chose it")
+    calibration_axes.set_title(f"calibration against people (error {people['calibration_error']:.3f})")
+    for axes in (recall_axes, calibration_axes):
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def read_metrics(folder) -> dict | None:
     """The metrics.json a finished run wrote into `folder`, if there is one."""
     path = Path(folder) / METRICS_JSON
@@ -77,4 +105,6 @@ def write_reports(out_dir: Path, result: dict, state: dict, uncorrected: dict | 
         "history": state["history"],
     }, indent=2))
     plot_confusion_matrix(result, out_dir / CONFUSION_PNG)
+    if result.get("people"):
+        plot_agreement_with_people(result["people"], out_dir / PEOPLE_PNG)
     plot_training_curves(state["history"], out_dir / CURVES_PNG)

@@ -68,6 +68,7 @@ class LiveView {
     this.video = element.querySelector('video');
     this.view = element.querySelector('canvas.live-view');
     this.bars = element.querySelector('.live-bars');
+    element.querySelector('.live-chart-title').textContent = settings.wording.largest_face;
     // Two frames are in hand at once (one being classified, the next being searched for faces).
     this.frames = [0, 1].map(() => {
       const canvas = document.createElement('canvas');
