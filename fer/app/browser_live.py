@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from fer.app.wording import wording_for
 from fer.face_path.faces import DEFAULT_MAX_FACES, LOOSE_FRAMING, MIN_FACE_SIDE
 from fer.face_path.tensors import IMAGE_SIZE
 from fer.model.classifier import BUNDLED_MODEL, EmotionClassifier
