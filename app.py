@@ -10,11 +10,13 @@ import tempfile
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from fer.app import browser_live, cache_sweeper, chart
-from fer.app.wording import wording_for
 from fer.app.handlers import Handlers
+from fer.app.not_modified import NotModifiedMiddleware
 from fer.app.video_handlers import VideoHandlers
+from fer.app.wording import wording_for
 from fer.face_path.faces import DEFAULT_MAX_FACES
 from fer.model.classifier import load_for_app
 from fer.model.probabilities import DEFAULT_TTA, TTA_MODES
@@ -147,4 +149,5 @@ if __name__ == "__main__":
     cache_sweeper.start(demo, every_s=30, max_age_s=60, folders=(outputs,))
     # Without SSR: the in-browser mode's files are served by the app's own routes (a Node SSR proxy would sit in front).
     demo.launch(max_file_size=MAX_FILE_SIZE, server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                ssr_mode=False, app_kwargs={"routes": browser_live.routes(browser_live.model_folder(model_source, model))})
+                ssr_mode=False, app_kwargs={"routes": browser_live.routes(browser_live.model_folder(model_source, model)),
+                                            "middleware": [Middleware(NotModifiedMiddleware)]})

@@ -61,12 +61,13 @@ def landmark_fit_spread(boxes: np.ndarray, landmarks: np.ndarray) -> tuple[float
     return robust_sd(target[measure]), robust_sd(target[measure] - features[measure] @ coefficients)
 
 
-def sampled_training_faces(description: str) -> tuple[argparse.Namespace, np.ndarray]:
-    """The command line (--dataset, --faces, --seed) and that many random 48×48 training faces."""
+def sampled_training_faces(description: str, more_options=lambda parser: None) -> tuple[argparse.Namespace, np.ndarray]:
+    """The command line (--dataset, --faces, --seed and `more_options`) and that many random 48×48 training faces."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=str(ROOT.parent / "shared" / "fer2013"))
     parser.add_argument("--faces", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    more_options(parser)
     args = parser.parse_args()
     train = load_fer(args.dataset).splits["train"].images.numpy()
     return args, train[np.random.default_rng(args.seed).choice(len(train), args.faces, replace=False)]

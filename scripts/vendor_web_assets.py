@@ -5,8 +5,9 @@ record their sizes and sha256 in its manifest.json (tests/test_browser_assets.py
 
 - onnxruntime-web (npm): the WASM-only ES module and its SIMD build (the default `ort.min.mjs` would pull a
   29 MB WebGPU build that a 40×40 CNN does not need).
-- BlazeFace short range, the face detector of @mediapipe/face_detection (npm, Apache-2.0), converted from
-  TFLite to ONNX with tflite2onnx (PyPI) so that the same runtime runs both models.
+- BlazeFace short range and full range, the face detectors of @mediapipe/face_detection (npm, Apache-2.0),
+  converted from TFLite to ONNX with tflite2onnx (PyPI) so that the same runtime runs all three models. Short range
+  finds faces near the camera; full range, on parts of the frame in turn, the smaller ones (fer/app/web/finder.js).
 """
 
 import hashlib
@@ -22,8 +23,9 @@ VENDOR = ROOT / "fer" / "app" / "web" / "vendor"
 ORT_PACKAGE = "onnxruntime-web@1.31.1"
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 DETECTOR_PACKAGE = "@mediapipe/face_detection@0.4.1657300184"
-DETECTOR_TFLITE = "face_detection_short_range.tflite"
-DETECTOR_ONNX = "face_detection_short_range.onnx"
+DETECTORS = ("face_detection_short_range", "face_detection_full_range")
+# Full range names its outputs after its last layers; the page reads both detectors' by short range's names.
+OUTPUT_NAMES = ("regressors", "classificators")
 CONVERTER = "tflite2onnx==0.4.1"
 
 
@@ -37,21 +39,29 @@ def unpacked_npm_package(spec: str, into: Path) -> Path:
     return target / "package"
 
 
-def converted_detector(package: Path, into: Path) -> Path:
+def converted_detector(tflite: Path, into: Path) -> Path:
     """The TFLite model as ONNX, its weights and shape annotations sorted by name: the converter lists them in
     set order, which changes from run to run, and the file should be the same bytes every time."""
     import onnx
     import tflite2onnx  # only this script needs it
 
-    onnx_path = into / DETECTOR_ONNX
-    tflite2onnx.convert(str(package / DETECTOR_TFLITE), str(onnx_path))
+    onnx_path = into / f"{tflite.stem}.onnx"
+    tflite2onnx.convert(str(tflite), str(onnx_path))
     model = onnx.load(onnx_path)
     for entries in (model.graph.initializer, model.graph.value_info):
         in_order = sorted(entries, key=lambda entry: entry.name)
         del entries[:]
         entries.extend(in_order)
+    renamed_outputs(model.graph, dict(zip([output.name for output in model.graph.output], OUTPUT_NAMES)))
     onnx.save(model, onnx_path)
     return onnx_path
+
+
+def renamed_outputs(graph, names: dict[str, str]) -> None:
+    for node in graph.node:
+        node.output[:] = [names.get(name, name) for name in node.output]
+    for output in graph.output:
+        output.name = names.get(output.name, output.name)
 
 
 def sha256(path: Path) -> str:
@@ -65,10 +75,12 @@ def main() -> None:
         runtime = unpacked_npm_package(ORT_PACKAGE, scratch)
         for name in ORT_FILES:
             shutil.copyfile(runtime / "dist" / name, VENDOR / name)
-        detector = unpacked_npm_package(DETECTOR_PACKAGE, scratch)
-        shutil.copyfile(converted_detector(detector, scratch), VENDOR / DETECTOR_ONNX)
+        detectors = unpacked_npm_package(DETECTOR_PACKAGE, scratch)
+        for name in DETECTORS:
+            shutil.copyfile(converted_detector(detectors / f"{name}.tflite", scratch), VENDOR / f"{name}.onnx")
     sources = {**{name: f"npm {ORT_PACKAGE} dist/{name}" for name in ORT_FILES},
-               DETECTOR_ONNX: f"npm {DETECTOR_PACKAGE} {DETECTOR_TFLITE}, converted with PyPI {CONVERTER}"}
+               **{f"{name}.onnx": f"npm {DETECTOR_PACKAGE} {name}.tflite, converted with PyPI {CONVERTER}"
+                  for name in DETECTORS}}
     manifest = {name: {"source": source, "bytes": (VENDOR / name).stat().st_size, "sha256": sha256(VENDOR / name)}
                 for name, source in sources.items()}
     (VENDOR / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -18,6 +18,14 @@ COUNT_SHOWN_FRAMES = """() => {
     }).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
 }"""
 
+# Bytes over the wire so far (a file from the browser's cache: 0): the whole page, and the in-browser mode's own
+# files (runtime, detectors, model).
+DOWNLOADED_BYTES = """() => {
+    const entries = [performance.getEntriesByType('navigation'), performance.getEntriesByType('resource')].flat();
+    const total = (chosen) => chosen.reduce((sum, entry) => sum + entry.transferSize, 0);
+    return [total(entries), total(entries.filter((entry) => /[/]web(-model)?[/]/.test(entry.name)))];
+}"""
+
 
 def fake_camera_video(picture: Path, path: Path, size=(640, 480), frames: int = 30) -> Path:
     """A 1-second Y4M video of `picture`, which Chromium loops as its camera. A corner patch changes
@@ -34,14 +42,26 @@ def fake_camera_video(picture: Path, path: Path, size=(640, 480), frames: int = 
     return path
 
 
+def flags_for(camera_picture: Path | None) -> list[str]:
+    """Chromium's flags; with `camera_picture`, its webcam shows that photo and needs no permission click."""
+    if camera_picture is None:
+        return list(CHROMIUM_FLAGS)
+    video = fake_camera_video(camera_picture, Path(tempfile.mkdtemp(prefix="fer-camera-")) / "camera.y4m")
+    return CHROMIUM_FLAGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                             f"--use-file-for-fake-video-capture={video}"]
+
+
 def launch(driver, camera_picture: Path | None = None):
-    """Chromium; with `camera_picture`, its webcam shows that photo and needs no permission click."""
-    flags = list(CHROMIUM_FLAGS)
-    if camera_picture is not None:
-        video = fake_camera_video(camera_picture, Path(tempfile.mkdtemp(prefix="fer-camera-")) / "camera.y4m")
-        flags += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-video-capture={video}"]
-    return driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
+    """Chromium, each page in a fresh profile of its own."""
+    return driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags_for(camera_picture))
+
+
+def launch_profile(driver, profile_folder: Path, camera_picture: Path | None = None):
+    """Chromium with a profile on disk, as a visitor's browser: its pages share an HTTP cache kept on disk (a
+    fresh in-memory profile does not keep a file of the model's size)."""
+    return driver.chromium.launch_persistent_context(profile_folder, executable_path=CHROMIUM, headless=True,
+                                                     args=flags_for(camera_picture),
+                                                     viewport={"width": 1280, "height": 1000})
 
 
 def start_webcam_stream(browser, url: str):
@@ -59,8 +79,9 @@ def start_webcam_stream(browser, url: str):
 
 def start_browser_live(browser, url: str, frames: int = 3, prepare=None):
     """A page on the Webcam tab running the in-browser mode (window.ferLive) until it has drawn `frames` frames;
-    `prepare(page)` runs before the page loads."""
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    `prepare(page)` runs before the page loads. `browser` may be a profile (`launch_profile`)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}) if hasattr(browser, "new_context") \
+        else browser.new_page()
     if prepare is not None:
         prepare(page)
     page.goto(url, wait_until="load")

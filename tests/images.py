@@ -38,6 +38,23 @@ def three_faces() -> Image.Image:
     return canvas
 
 
+def in_frame(picture: Image.Image, scale: float, centre=(0.5, 0.5), size=(640, 480),
+             background: Image.Image | None = None) -> Image.Image:
+    """`picture` resized by `scale` and pasted with its centre at `centre` (shares of the frame) into a
+    webcam-sized frame, mid-grey or `background`."""
+    frame = background.resize(size) if background is not None else Image.new("RGB", size, (128, 128, 128))
+    resized = picture.convert("RGB").resize((round(picture.width * scale), round(picture.height * scale)),
+                                            Image.Resampling.BILINEAR)
+    frame.paste(resized, (round(centre[0] * size[0] - resized.width / 2), round(centre[1] * size[1] - resized.height / 2)))
+    return frame
+
+
+def two_people_at_a_laptop(scale: float = 0.625) -> Image.Image:
+    """examples/two_people.jpg in a 640×480 frame: at 0.625 YuNet's boxes are 110 and 54 px wide (one person
+    leaning in), at 0.3125 56 and 27 px (the same two a few metres back)."""
+    return in_frame(Image.open(EXAMPLES / "two_people.jpg"), scale)
+
+
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims to be width×height: what a decompression bomb looks like to a decoder."""
     def chunk(kind: bytes, data: bytes) -> bytes:

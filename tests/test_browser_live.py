@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer.face_path.faces import FRAME_SCALE, LOOSE_FRAMING, ROLL_TOLERANCE_DEGREES
+from fer.app.browser_live import vendor_id
+from fer.face_path.faces import FRAME_SCALE, LOOSE_FRAMING, ROLL_TOLERANCE_DEGREES, detect_faces
 from fer.model.analysis import analyze
 from fer.model.classifier import BUNDLED_MODEL, load_classifier
 from fer.model.probabilities import TTA_MODES
-from tests.browser import CHROMIUM, launch, start_browser_live
-from tests.images import EXAMPLES, three_faces
+from tests.browser import CHROMIUM, DOWNLOADED_BYTES, launch, launch_profile, start_browser_live
+from tests.images import EXAMPLES, three_faces, two_people_at_a_laptop
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -90,6 +91,43 @@ def test_the_page_finds_the_servers_faces_and_classifies_them_as_the_server_does
         browser.close()
 
 
+@pytest.mark.parametrize("scale", [0.625, 0.3125])
+def test_people_at_a_laptop_and_a_few_metres_back_are_all_found_as_the_server_finds_them(driver, app_url, tmp_path,
+                                                                                       scale):
+    """YuNet's boxes 110 and 54 px wide, then 56 and 27: BlazeFace short range alone found one, then none."""
+    scene = two_people_at_a_laptop(scale)
+    scene.save(path := tmp_path / "scene.png")
+    browser = launch(driver, camera_picture=path)
+    try:
+        page = start_browser_live(browser, app_url, frames=12)  # full range had every view twice
+        faces = page.evaluate("async () => { await ferLive.view.pause(); return ferLive.stats.lastFaces; }")
+    finally:
+        browser.close()
+    server_boxes = [face.box for face in detect_faces(scene)]
+    assert len(faces) == len(server_boxes) == 2
+    for server_box in server_boxes:
+        assert min(centre_distance(face["box"], server_box) for face in faces) < 0.5
+    assert all(len(face["probabilities"]) == 7 for face in faces)
+
+
+def test_a_second_visit_downloads_almost_nothing(driver, app_url, tmp_path):
+    """The runtime and detectors come from the browser's cache without asking; the model and the example photos
+    after a 304."""
+    profile = launch_profile(driver, tmp_path / "profile", camera_picture=EXAMPLES / "grace_hopper.jpg")
+    try:
+        downloaded = []
+        for _ in range(2):
+            page = start_browser_live(profile, app_url, frames=1)
+            downloaded.append(page.evaluate(DOWNLOADED_BYTES))
+            page.close()
+    finally:
+        profile.close()
+    (first_page, first_mode), (second_page, second_mode) = downloaded
+    print(f"downloaded before the first result: {first_page / 1e6:.2f} MB, then {second_page / 1e3:.0f} kB")
+    assert first_mode > 4e6  # the runtime's WASM alone is 3.8 MB gzipped
+    assert second_page < 200e3 and second_mode < 5e3
+
+
 @pytest.mark.parametrize("tta", ["none", "tencrop"])
 def test_the_page_takes_the_views_of_the_chosen_test_time_augmentation_in_turn(browser, app_url, tta):
     page = start_browser_live(browser, app_url)
@@ -101,7 +139,7 @@ def test_the_page_takes_the_views_of_the_chosen_test_time_augmentation_in_turn(b
         await view.pause();
         const faces = ferLive.stats.lastFaces;
         return [view.tracker.tracks.map((track) => track.views.length), faces,
-                await view.classifyFaces(faces, view.settings.framing, tta)];
+                await view.classifyFaces(faces, null, tta)];
     }""", tta)
     page.close()
     assert view_counts == [{"none": 2, "tencrop": 20}[tta]]  # per face: two squares, 1 or 10 views of each
@@ -141,7 +179,7 @@ def test_a_browser_without_webassembly_is_told_and_gets_the_server_stream(browse
 
 
 def test_a_runtime_that_fails_to_load_is_reported_and_the_server_stream_takes_over(browser, app_url):
-    page = webcam_tab(browser, app_url, lambda page: page.route("**/web/vendor/*.wasm", lambda route: route.abort()))
+    page = webcam_tab(browser, app_url, lambda page: page.route("**/web/vendor/*/*.wasm", lambda route: route.abort()))
     page.get_by_role("button", name="Start camera").click(timeout=60_000)
     server_stream_offered(page)
     assert "could not" in page.locator(".live-status").inner_text()
@@ -176,8 +214,9 @@ def test_every_file_the_page_needs_comes_from_the_app_itself(browser, app_url):
     page.close()
     assert all(url.startswith(app_url) or url.startswith(("data:", "blob:")) for url in requested), \
         [url for url in requested if not url.startswith(app_url)]
-    for needed in ("web/vendor/ort-wasm-simd-threaded.wasm", "web/vendor/face_detection_short_range.onnx",
-                   "web-model/model.onnx", "web-model/settings.json"):
+    vendor = f"web/vendor/{vendor_id()}/"
+    for needed in (vendor + "ort-wasm-simd-threaded.wasm", vendor + "face_detection_short_range.onnx",
+                   vendor + "face_detection_full_range.onnx", "web-model/model.onnx", "web-model/settings.json"):
         assert any(url.startswith(app_url + needed) for url in requested), needed
 
 

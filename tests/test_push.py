@@ -128,7 +128,8 @@ def test_space_deploy_creates_a_gradio_space_of_the_app_and_points_it_at_the_mod
     assert sorted(api.uploaded) == sorted(tracked + ["README.md"])
     assert {"fer/pretrained/model.safetensors", "fer/pretrained/model.onnx", "examples/two_people.jpg",
             "fer/app/web/live.js", "fer/app/web/vendor/ort-wasm-simd-threaded.wasm",
-            "fer/app/web/vendor/face_detection_short_range.onnx"} <= set(api.uploaded)
+            "fer/app/web/vendor/face_detection_short_range.onnx", "fer/app/web/vendor/face_detection_full_range.onnx",
+            "fer/app/web/finder.js"} <= set(api.uploaded)
     project = front_matter((fer.training.hub.PROJECT_ROOT / "README.md").read_bytes())
     space = front_matter(api.uploaded["README.md"])
     assert space == {**project, "models": ["alice/fer-test"]} and space["sdk"] == "gradio"

@@ -1,14 +1,13 @@
-// BlazeFace short range (@mediapipe/face_detection's model, as ONNX): picture → boxes with eyes, largest first.
-// Decoding follows MediaPipe's face_detection_short_range graph: 896 SSD anchors, score = sigmoid,
-// weighted non-maximum suppression.
+// BlazeFace (@mediapipe/face_detection's models, as ONNX): a region of a picture → boxes with eyes, largest first.
+// Decoding follows MediaPipe's face_detection graphs: SSD anchors, score = sigmoid, weighted non-maximum
+// suppression. Short range (128×128) is made for faces near the camera; full range (192×192) for faces farther away.
 
-const INPUT = 128;
 const MIN_SCORE = 0.5;
 const MIN_SUPPRESSION_OVERLAP = 0.3;
 
-const ANCHORS = (() => {
+function anchorCentres(grids) {
   const centres = [];
-  for (const [grid, perCell] of [[16, 2], [8, 6]]) {
+  for (const [grid, perCell] of grids) {
     for (let row = 0; row < grid; row += 1) {
       for (let column = 0; column < grid; column += 1) {
         for (let k = 0; k < perCell; k += 1) centres.push([(column + 0.5) / grid, (row + 0.5) / grid]);
@@ -16,47 +15,56 @@ const ANCHORS = (() => {
     }
   }
   return centres;
-})();
+}
+
+// Each model's input side and anchors (grid side, anchors per cell), as in benchmarks/browser_framing.py.
+export const MODELS = {
+  short_range: { input: 128, anchors: anchorCentres([[16, 2], [8, 6]]) },
+  full_range: { input: 192, anchors: anchorCentres([[48, 1]]) },
+};
 
 export class FaceDetector {
-  constructor(ort, session) {
-    this.ort = ort;
-    this.session = session;
-    this.canvas = new OffscreenCanvas(INPUT, INPUT);
+  constructor(ort, session, name) {
+    Object.assign(this, { ort, session, name, ...MODELS[name] });
+    this.canvas = new OffscreenCanvas(this.input, this.input);
     this.context = this.canvas.getContext('2d', { willReadFrequently: true });
-    this.input = new Float32Array(3 * INPUT * INPUT);
+    this.pixels = new Float32Array(3 * this.input * this.input);
   }
 
-  // The source (video or canvas) letterboxed into 128×128, as benchmarks/browser_framing.py does.
-  letterboxed(source, width, height) {
-    const scale = INPUT / Math.max(width, height);
+  // The region [left, top, width, height] of the source (video or canvas) letterboxed into the model's input, as
+  // benchmarks/browser_framing.py does.
+  letterboxed(source, [left, top, width, height]) {
+    const side = this.input;
+    const scale = side / Math.max(width, height);
     const drawnWidth = Math.round(width * scale);
     const drawnHeight = Math.round(height * scale);
-    const offset = [Math.floor((INPUT - drawnWidth) / 2), Math.floor((INPUT - drawnHeight) / 2)];
+    const offset = [Math.floor((side - drawnWidth) / 2), Math.floor((side - drawnHeight) / 2)];
     this.context.fillStyle = 'black';
-    this.context.fillRect(0, 0, INPUT, INPUT);
-    this.context.drawImage(source, offset[0], offset[1], drawnWidth, drawnHeight);
-    const rgba = this.context.getImageData(0, 0, INPUT, INPUT).data;
-    const plane = INPUT * INPUT;
+    this.context.fillRect(0, 0, side, side);
+    this.context.drawImage(source, left, top, width, height, offset[0], offset[1], drawnWidth, drawnHeight);
+    const rgba = this.context.getImageData(0, 0, side, side).data;
+    const plane = side * side;
     for (let index = 0; index < plane; index += 1) {
       for (let channel = 0; channel < 3; channel += 1) {
-        this.input[channel * plane + index] = rgba[index * 4 + channel] / 127.5 - 1;
+        this.pixels[channel * plane + index] = rgba[index * 4 + channel] / 127.5 - 1;
       }
     }
-    return { scale, offset };
+    return { scale, offset: [offset[0] - left * scale, offset[1] - top * scale] };
   }
 
-  async detect(source, width, height, minFaceSide) {
-    const { scale, offset } = this.letterboxed(source, width, height);
-    const outputs = await this.session.run({ input: new this.ort.Tensor('float32', this.input, [1, 3, INPUT, INPUT]) });
+  // The faces in `region` of the source, in the source's pixels, each with its detector's name.
+  async detect(source, region, minFaceSide) {
+    const { scale, offset } = this.letterboxed(source, region);
+    const side = this.input;
+    const outputs = await this.session.run({ input: new this.ort.Tensor('float32', this.pixels, [1, 3, side, side]) });
     const regressors = outputs.regressors.data;
     const logits = outputs.classificators.data;
     const candidates = [];
-    for (let index = 0; index < ANCHORS.length; index += 1) {
+    for (let index = 0; index < this.anchors.length; index += 1) {
       const score = 1 / (1 + Math.exp(-Math.min(Math.max(logits[index], -100), 100)));
       if (score < MIN_SCORE) continue;
       const values = regressors.subarray(index * 16, index * 16 + 16);
-      const anchor = ANCHORS[index].map((value) => value * INPUT);
+      const anchor = this.anchors[index].map((value) => value * side);
       const toPicture = (x, y) => [(x + anchor[0] - offset[0]) / scale, (y + anchor[1] - offset[1]) / scale];
       const [centreX, centreY] = toPicture(values[0], values[1]);
       const width = values[2] / scale;
@@ -66,17 +74,22 @@ export class FaceDetector {
     }
     return weightedSuppression(candidates)
       .filter((face) => Math.min(face.box[2], face.box[3]) >= minFaceSide)
+      .map((face) => ({ ...face, detector: this.name }))
       .sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
   }
 }
 
-function overlap(a, b) {
+export function intersection(a, b) {
   const left = Math.max(a[0], b[0]);
   const top = Math.max(a[1], b[1]);
   const right = Math.min(a[0] + a[2], b[0] + b[2]);
   const bottom = Math.min(a[1] + a[3], b[1] + b[3]);
-  const intersection = Math.max(0, right - left) * Math.max(0, bottom - top);
-  return intersection / (a[2] * a[3] + b[2] * b[3] - intersection);
+  return Math.max(0, right - left) * Math.max(0, bottom - top);
+}
+
+function overlap(a, b) {
+  const shared = intersection(a, b);
+  return shared / (a[2] * a[3] + b[2] * b[3] - shared);
 }
 
 // MediaPipe's weighted NMS: each cluster of overlapping boxes becomes their score-weighted average.

@@ -104,6 +104,12 @@ export function ferSquares(box, width, height, framing) {
   return [side, looseSide].map((square) => [movedInside(centre, square, width, height), square]);
 }
 
+// The framing of a face's square: its detector's (a face found in the page) or the settings' own (faces from
+// elsewhere, such as the server's YuNet boxes in the tests).
+export function framingOf(face, settings) {
+  return face.detector ? settings.detectors[face.detector].framing : settings.framing;
+}
+
 // How far the eyes' line turns clockwise beyond the tolerated band (0 within it).
 export function excessRollDegrees(eyes, toleranceDegrees) {
   if (!eyes) return 0;
@@ -122,7 +128,7 @@ function greyAt(frame, x, y) {
 
 // The part of a width×height picture the faces' squares reach, turned or not: [left, top, width, height].
 export function regionNeeded(faces, width, height, settings) {
-  const squares = faces.flatMap((face) => ferSquares(face.box, width, height, settings.framing));
+  const squares = faces.flatMap((face) => ferSquares(face.box, width, height, framingOf(face, settings)));
   if (!squares.length) return [0, 0, 1, 1];
   const reach = ([centre, side]) => side / 2 * Math.SQRT2 + 2;
   const left = Math.max(0, Math.floor(Math.min(...squares.map((square) => square[0][0] - reach(square)))));
@@ -173,8 +179,9 @@ function squareAround(frame, centre, side, rollDegrees) {
 
 // The 48×48 grey crops averaged for one face (`face_crops`).
 export function faceCrops(frame, face, settings) {
-  const roll = excessRollDegrees(face.eyes, settings.framing.roll_tolerance_degrees);
-  return ferSquares(face.box, frame.width, frame.height, settings.framing).map(([centre, side]) => {
+  const framing = framingOf(face, settings);
+  const roll = excessRollDegrees(face.eyes, framing.roll_tolerance_degrees);
+  return ferSquares(face.box, frame.width, frame.height, framing).map(([centre, side]) => {
     const square = squareAround(frame, centre, side, roll);
     return lanczosResize(square.pixels, square.side, settings.image_size);
   });

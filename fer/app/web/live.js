@@ -1,22 +1,26 @@
-// The Webcam tab's in-browser mode: camera → BlazeFace → FER-2013 framing → the bundled classifier, all in this
-// page with onnxruntime-web (WASM); boxes, labels and the largest face's chart drawn over the video.
+// The Webcam tab's in-browser mode: camera → BlazeFace (near and far, finder.js) → FER-2013 framing → the bundled
+// classifier, all in this page with onnxruntime-web (WASM); boxes, labels and the largest face's chart drawn over
+// the video.
 // Nothing leaves the page. On any failure it says why and hands over to the server stream.
 import { averagedCorrected, faceCrops, modelViews, regionNeeded, viewPlaces } from './face_path.js';
 import { FaceDetector } from './detector.js';
+import { FaceFinder } from './finder.js';
 import { Tracker } from './tracks.js';
 
 const HERE = new URL('.', import.meta.url);
+const RUNTIME = 'ort.wasm.min.mjs';
+const RUNTIME_WASM = 'ort-wasm-simd-threaded.wasm';
 const RUNNING = 'Running in your browser — nothing is sent.';
 const IN_BROWSER = 'The model runs in your browser: camera frames never leave this page.';
 const ON_SERVER = 'The model runs on the server: each camera frame is sent to it.';
 
 // The classifier's session in classifier_worker.js, with InferenceSession's `run`.
 class WorkerSession {
-  static async create(wasmBinary, model, options) {
+  static async create(vendor, wasmBinary, model, options) {
     const session = new WorkerSession(new Worker(new URL('classifier_worker.js', HERE), { type: 'module' }));
-    const runtime = new URL('vendor/ort.wasm.min.mjs', HERE).href;
+    const runtime = new URL(RUNTIME, vendor).href;
     try {
-      await session.ask({ load: { runtime, wasmPaths: new URL('vendor/', HERE).href, wasmBinary, model, options } });
+      await session.ask({ load: { runtime, wasmPaths: vendor.href, wasmBinary, model, options } });
     } catch (error) {
       session.terminate();  // the page falls back to its own session: no idle worker left holding a runtime
       throw error;
@@ -85,17 +89,20 @@ class LiveView {
   async start() {
     this.stats.startedAt = performance.now();
     this.say('Loading the runtime and the models…');
-    const ort = await import(new URL('vendor/ort.wasm.min.mjs', HERE).href);
-    ort.env.wasm.wasmPaths = new URL('vendor/', HERE).href;
+    const vendor = new URL(this.settings.vendor, HERE);  // content-addressed: kept by the browser for a year
+    const ort = await import(new URL(RUNTIME, vendor).href);
+    ort.env.wasm.wasmPaths = vendor.href;
     ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, Math.max(1, navigator.hardwareConcurrency >> 1)) : 1;
     // Downloaded once here, for this page and the classifier's worker.
-    const [wasmBinary, model] = await Promise.all([bytesOf(new URL('vendor/ort-wasm-simd-threaded.wasm', HERE)),
+    const [wasmBinary, model] = await Promise.all([bytesOf(new URL(RUNTIME_WASM, vendor)),
                                                    bytesOf(this.settings.model_url)]);
     ort.env.wasm.wasmBinary = wasmBinary;
     const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
     this.ort = ort;
-    this.detector = new FaceDetector(ort, await ort.InferenceSession.create(new URL('vendor/face_detection_short_range.onnx', HERE).href, options));
-    this.classifier = await WorkerSession.create(wasmBinary, model, options)
+    const detector = async (name) => new FaceDetector(
+      ort, await ort.InferenceSession.create(new URL(this.settings.detectors[name].url, HERE).href, options), name);
+    this.finder = new FaceFinder(await detector('short_range'), await detector('full_range'));
+    this.classifier = await WorkerSession.create(vendor, wasmBinary, model, options)
       .catch(() => ort.InferenceSession.create(model, options));
     this.overlapping = this.classifier instanceof WorkerSession;
     this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
@@ -189,7 +196,7 @@ class LiveView {
     const buffer = this.frames[this.framesStarted % 2];
     this.framesStarted += 1;
     const size = this.grabFrame(buffer);
-    const found = await this.detector.detect(buffer.canvas, size.width, size.height, this.settings.min_face_side);
+    const found = await this.finder.find(buffer.canvas, size.width, size.height, this.settings.min_face_side);
     const faces = found.slice(0, this.maxFaces());
     const frame = this.framePixels(buffer, size, regionNeeded(faces, size.width, size.height, this.settings));
     const steady = this.element.ownerDocument.querySelector('#steady input');
@@ -206,7 +213,7 @@ class LiveView {
   async finishFrame({ buffer, size, faces, tracks, turns, tta, perView, timeS }) {
     const probabilities = this.probabilitiesInTurn(tracks, turns, tta, await perView);
     this.stats.lastFaces = faces.map((face, index) => ({ box: face.box, eyes: face.eyes, score: face.score,
-      probabilities: probabilities[index], id: tracks[index].id,
+      detector: face.detector, probabilities: probabilities[index], id: tracks[index].id,
       shown: this.tracker.smooth(tracks[index], face.box, probabilities[index], timeS) }));
     this.drawn = buffer;
     this.draw(size, this.stats.lastFaces);
@@ -315,6 +322,15 @@ class LiveView {
   // For tests, once paused: the last analysed frame as a PNG data URL.
   frameSnapshot() {
     return this.drawn.canvas.toDataURL('image/png');
+  }
+
+  // For the reach benchmark and tests, once paused: the faces in a picture (a URL) after every view had its turn,
+  // as on a still camera picture five frames in; or short range's alone, as the page found them before full range.
+  async facesIn(pictureUrl, nearOnly = false) {
+    const picture = await createImageBitmap(await (await fetch(pictureUrl)).blob());
+    const [width, height, minSide] = [picture.width, picture.height, this.settings.min_face_side];
+    return nearOnly ? this.finder.near.detect(picture, [0, 0, width, height], minSide)
+      : this.finder.findEverywhere(picture, width, height, minSide);
   }
 
   // For tests: the last analysed frame's faces classified with another detector's faces and framing (the
