@@ -23,7 +23,7 @@ from benchmarks.fer_framing import BORDER, SIDE, sampled_training_faces, spread 
 VENDOR = ROOT / "fer" / "app" / "web" / "vendor"
 # Each detector's input side and anchor grids (side, anchors per cell), as in fer/app/web/detector.js, and the
 # grey border around the 192-px face: full range looks for small faces, so its face fills a quarter of its input
-# (as a 96-px face does in the page's tiles, fer/app/web/finder.js); short range's, two thirds.
+# (as a 96-px face does in the page's parts of the frame, fer/app/web/finder.js); short range's, two thirds.
 DETECTORS = {"short_range": (128, ((16, 2), (8, 6)), BORDER), "full_range": (192, ((48, 1),), 288)}
 
 

@@ -47,7 +47,8 @@ def face_at(picture: Image.Image, size: int, place: tuple[float, float]) -> Imag
     """The picture scaled so that its widest face is `size` px wide, that face's centre at `place`."""
     x, y, width, height = widest_face(picture)
     scale = size / width
-    shift = ((picture.width / 2 - x - width / 2) * scale / FRAME[0], (picture.height / 2 - y - height / 2) * scale / FRAME[1])
+    shift = ((picture.width / 2 - x - width / 2) * scale / FRAME[0],
+             (picture.height / 2 - y - height / 2) * scale / FRAME[1])
     return in_frame(picture, scale, (place[0] + shift[0], place[1] + shift[1]))
 
 

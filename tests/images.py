@@ -45,7 +45,8 @@ def in_frame(picture: Image.Image, scale: float, centre=(0.5, 0.5), size=(640, 4
     frame = background.resize(size) if background is not None else Image.new("RGB", size, (128, 128, 128))
     resized = picture.convert("RGB").resize((round(picture.width * scale), round(picture.height * scale)),
                                             Image.Resampling.BILINEAR)
-    frame.paste(resized, (round(centre[0] * size[0] - resized.width / 2), round(centre[1] * size[1] - resized.height / 2)))
+    frame.paste(resized, (round(centre[0] * size[0] - resized.width / 2),
+                          round(centre[1] * size[1] - resized.height / 2)))
     return frame
 
 

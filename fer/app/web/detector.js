@@ -18,7 +18,7 @@ function anchorCentres(grids) {
 }
 
 // Each model's input side and anchors (grid side, anchors per cell), as in benchmarks/browser_framing.py.
-export const MODELS = {
+const MODELS = {
   short_range: { input: 128, anchors: anchorCentres([[16, 2], [8, 6]]) },
   full_range: { input: 192, anchors: anchorCentres([[48, 1]]) },
 };

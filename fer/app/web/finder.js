@@ -8,7 +8,7 @@ const PART = 0.6;  // each part's share of the frame's width and height: neighbo
 const SAME_FACE = 0.5;  // a far face whose box lies this much inside a nearer (or likelier) one is that face
 
 // The whole frame, then its four corners' parts, as [left, top, width, height].
-export function views(width, height) {
+function views(width, height) {
   const [partWidth, partHeight] = [Math.round(width * PART), Math.round(height * PART)];
   const corners = [[0, 0], [width - partWidth, 0], [0, height - partHeight], [width - partWidth, height - partHeight]];
   return [[0, 0, width, height], ...corners.map(([left, top]) => [left, top, partWidth, partHeight])];
