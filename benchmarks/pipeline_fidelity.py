@@ -9,6 +9,8 @@ rotated by ±10° and ±20° (edges repeated, so no black corners), ×4 faces in
 on each side, so the face is smaller than the picture), and ×4 faces saved as JPEG at quality 40. Each row:
 the share of pictures where the detector found a face, the accuracy of the largest face's prediction,
 and its gap to the straight-fed accuracy, for each model given (the pictures are detected and cropped once).
+Where the split has FER+'s votes, each cell also gives the accuracy against the plurality of the ten
+annotators (`fer.training.agreement`), the measure the bundled model is judged by.
 """
 
 import argparse
@@ -27,6 +29,7 @@ from fer.face_path.faces import DETECTED, face_crops, find_faces  # noqa: E402
 from fer.face_path.image import open_image  # noqa: E402
 from fer.model.classifier import BUNDLED_MODEL, load_classifier  # noqa: E402
 from fer.model.probabilities import DEFAULT_TTA, TTA_MODES, face_probabilities, predict_probabilities  # noqa: E402
+from fer.training.agreement import agreement_with_people  # noqa: E402
 from fer.training.dataset import load_fer  # noqa: E402
 from fer.training.evaluate import labels_in_model_order  # noqa: E402
 
@@ -80,8 +83,18 @@ def app_crops(files: list[bytes], desc: str) -> tuple[list[list[np.ndarray]], fl
     return crops, detected / len(files)
 
 
-def share_right(probabilities: torch.Tensor, true: torch.Tensor) -> float:
-    return (probabilities.argmax(1) == true).double().mean().item()
+def scores(probabilities: torch.Tensor, true: torch.Tensor, votes: torch.Tensor | None, labels: list[str]) -> dict:
+    """Accuracy against the FER-2013 labels and, with votes, against the plurality of FER+'s ten annotators."""
+    figures = {"labels": (probabilities.argmax(1) == true).double().mean().item()}
+    if votes is not None:
+        figures["people"] = agreement_with_people(probabilities, votes, labels)["plurality_accuracy"]
+    return figures
+
+
+def cell(figures: dict, straight: dict | None = None) -> str:
+    """`labels (gap) / people (gap)`; the gaps in points against the straight-fed figures."""
+    return " / ".join(f"{value:.2%}" + (f" ({100 * (value - straight[name]):+.2f})" if straight else "")
+                      for name, value in figures.items())
 
 
 def main() -> None:
@@ -97,19 +110,25 @@ def main() -> None:
     data = load_fer(args.dataset)
     images = data.splits[args.split].images[:args.limit]
     true = {source: labels_in_model_order(data, args.split, model)[:args.limit] for source, model in models.items()}
-    straight = {source: share_right(predict_probabilities(model, images, args.tta), true[source])
+    votes = data.splits[args.split].votes
+    votes = None if votes is None else votes[:args.limit]
+
+    def model_scores(probabilities_of) -> dict:
+        return {source: scores(probabilities_of(model), true[source], votes, model.labels)
                 for source, model in models.items()}
-    print(f"{args.split}: {len(images)} faces, TTA {args.tta}; accuracy (gap to straight-fed, points) per model\n")
+
+    straight = model_scores(lambda model: predict_probabilities(model, images, args.tta))
+    against = "FER-2013 label accuracy" + (" / FER+ plurality accuracy" if votes is not None else "")
+    print(f"{args.split}: {len(images)} faces, TTA {args.tta}; {against} (gap to straight-fed, points) per model\n")
     print("| input | faces detected | " + " | ".join(f"`{source}`" for source in models) + " |")
     print("|---|---|" + "---|" * len(models))
     print("| 48×48 faces fed straight to the classifier | — | "
-          + " | ".join(f"{value:.2%}" for value in straight.values()) + " |")
+          + " | ".join(cell(figures) for figures in straight.values()) + " |")
     faces = [Image.fromarray(image.numpy()) for image in images]
     for name in args.cases:
         crops, detected = app_crops([CASES[name](face) for face in faces], name)
-        cells = [f"{value:.2%} ({100 * (value - straight[source]):+.2f})"
-                 for source, value in ((source, share_right(face_probabilities(model, crops, args.tta), true[source]))
-                                       for source, model in models.items())]
+        through_path = model_scores(lambda model: face_probabilities(model, crops, args.tta))
+        cells = [cell(figures, straight[source]) for source, figures in through_path.items()]
         print(f"| {name} | {detected:.1%} | " + " | ".join(cells) + " |", flush=True)
 
 
