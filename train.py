@@ -10,6 +10,7 @@ optionally push it.
     python train.py --init-from fer/pretrained --epochs 8 --lr 0.02 --restarts 0  # fine-tune a trained model
     python train.py --teachers runs/default runs/seed1 --out runs/student  # distil the two models into a new one
     python train.py --recipe best --resume                     # 2 teachers, then a wider student distilled from them
+    python train.py --average runs/votes runs/votes_blend20 --out runs/pair  # 2 trained models averaged into one
     python train.py --subset 12000 --epochs 6 --ema 0 --restarts 0  # a quick trial
     python train.py --push --repo-id USER/NAME                 # upload runs/default to the Hub
     python train.py --skip-training --push --space USER/DEMO   # ... and run it in a Gradio Space
@@ -33,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--recipe", choices=sorted(recipes.RECIPES), default="default",
                         help="preset of all training settings; the options below override it (for `best`, "
                              "whose teachers are trained first, the student's)")
-    parser.add_argument("--out", type=Path, help="output folder (default: runs/<recipe>)")
+    parser.add_argument("--out", type=Path, help="output folder (default: runs/<recipe>, or runs/average)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--subset", type=int, help="train on only this many images (quick trials)")
     parser.add_argument("--push", action="store_true", help="upload the output folder to the Hugging Face Hub")
@@ -42,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="with --push: create or update this Gradio Space, running the app on the pushed model")
     parser.add_argument("--private", action="store_true", help="create the Hub repo (and Space) as private")
     parser.add_argument("--skip-training", action="store_true", help="only evaluate/push what --out holds")
+    parser.add_argument("--average", nargs="+", metavar="MODEL",
+                        help="instead of training: average these trained models' probabilities into one model in "
+                             "--out, then evaluate it (and push it) like a trained one")
     settings = parser.add_argument_group("training settings (default: from --recipe)")
     for field in fields(recipes.TrainConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -53,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             kind = {"int": int, "float": float}.get(field.type, str)
             settings.add_argument(flag, type=kind, default=None, choices=recipes.CHOICES.get(field.name))
     args = parser.parse_args(argv)
+    if args.average and (args.resume or args.skip_training):
+        parser.error("--average makes a model from trained ones: it does not go with --resume or --skip-training")
     if args.space and not args.push:
         parser.error("--space needs --push: the Space runs the model that --push uploads")
     return args
@@ -63,7 +69,7 @@ def main(argv=None) -> int:
     from fer.training import pipeline  # heavy imports after --help
     overrides = {field.name: getattr(args, field.name) for field in fields(recipes.TrainConfig)}
     config = recipes.recipe(args.recipe, **overrides)
-    out_dir = args.out or Path("runs") / args.recipe
+    out_dir = args.out or Path("runs") / ("average" if args.average else args.recipe)
     return pipeline.run(config, args, out_dir)
 
 

@@ -35,10 +35,10 @@ def test_resnet_halves_its_maps_three_times_and_grad_cam_watches_its_last_block(
     from fer.model.gradcam import last_feature_layer
     resnet = EmotionClassifier(arch="resnet", width=8)
     assert resnet.net.features(torch.zeros(1, 1, 40, 40)).shape == (1, 64, 5, 5)
-    assert last_feature_layer(resnet) is resnet.net.features[-1].output
+    assert last_feature_layer(resnet.net) is resnet.net.features[-1].output
     for arch in ("vgg", "vgg_se"):  # the last conv's ReLU, not one inside a squeeze-and-excitation gate
         vgg = EmotionClassifier(arch=arch, width=8)
-        assert last_feature_layer(vgg) is [layer for layer in vgg.net.features if isinstance(layer, nn.ReLU)][-1]
+        assert last_feature_layer(vgg.net) is [layer for layer in vgg.net.features if isinstance(layer, nn.ReLU)][-1]
 
 
 @pytest.mark.parametrize("change, message", [
@@ -48,6 +48,7 @@ def test_resnet_halves_its_maps_three_times_and_grad_cam_watches_its_last_block(
     ({"arch": "resnet999"}, "arch"),
     ({"dropout": "lots"}, "dropout"),
     ({"weights_dtype": "int8"}, "weights_dtype"),
+    ({"members": 10 ** 6}, "members"),
 ])
 def test_hostile_config_is_refused_before_allocating(tmp_path, change, message):
     EmotionClassifier(width=4).save_pretrained(tmp_path)

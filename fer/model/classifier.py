@@ -26,6 +26,7 @@ FER2013_LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surpri
 MAX_WIDTH = 256
 INPUT_SIZE_RANGE = (16, 96)
 MAX_CLASSES = 100
+MAX_MEMBERS = 8  # networks averaged into one model (fer.training.ensemble)
 WEIGHT_DTYPES = ("float32", "float16")  # how model.safetensors stores the weights; the model computes in float32
 # What the probabilities mean: FER-2013's label of a face, or how FER+'s ten annotators would label it.
 FER2013_LABELS_SOURCE, FERPLUS_VOTES_SOURCE = "fer2013_labels", "ferplus_votes"
@@ -47,20 +48,25 @@ class EmotionClassifier(
     def __init__(self, arch: str = "vgg", labels: list[str] | None = None, input_size: int = 40,
                  width: int = 48, dropout: float = 0.3, mean: float = 0.5, std: float = 0.25,
                  prior_correction: list[float] | None = None, weights_dtype: str = "float32",
-                 trained_on: str = FER2013_LABELS_SOURCE):
+                 trained_on: str = FER2013_LABELS_SOURCE, members: int = 1):
         super().__init__()
         labels = list(FER2013_LABELS) if labels is None else labels
         validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction, weights_dtype,
-                        trained_on)
+                        trained_on, members)
         self.arch, self.labels, self.input_size, self.width = arch, labels, input_size, width
         self.mean, self.std = mean, std
         self.prior_correction = prior_correction  # class-probability multipliers (fer.training.calibration) or None
         self.weights_dtype = weights_dtype
         self.trained_on = trained_on
-        self.net = build(arch, len(labels), input_size, width, dropout)
+        self.members = members  # networks of this arch whose probabilities are averaged; 1 for a trained model
+        self.net = build(arch, len(labels), input_size, width, dropout, members)
 
     def forward(self, x):
         return self.net(x)
+
+    def networks(self) -> list[nn.Module]:
+        """The networks behind the output: the one, or each member of an average."""
+        return list(self.net.members) if self.members > 1 else [self.net]
 
     def _save_pretrained(self, save_directory: Path) -> None:
         """model.safetensors with the floating-point tensors in `weights_dtype` (float16: half the bytes).
@@ -84,7 +90,7 @@ class EmotionClassifier(
 
 
 def validate_config(arch, labels, input_size, width, dropout, mean, std, prior_correction=None,
-                    weights_dtype="float32", trained_on=FER2013_LABELS_SOURCE) -> None:
+                    weights_dtype="float32", trained_on=FER2013_LABELS_SOURCE, members=1) -> None:
     problems = []
     if arch not in ARCHITECTURES:
         problems.append(f"arch {arch!r} is not one of {sorted(ARCHITECTURES)}")
@@ -107,6 +113,8 @@ def validate_config(arch, labels, input_size, width, dropout, mean, std, prior_c
         problems.append(f"weights_dtype must be one of {WEIGHT_DTYPES}, not {weights_dtype!r}")
     if trained_on not in TRAINED_ON:
         problems.append(f"trained_on must be one of {TRAINED_ON}, not {trained_on!r}")
+    if not (_is_int(members) and 1 <= members <= MAX_MEMBERS):
+        problems.append(f"members must be an integer from 1 to {MAX_MEMBERS}, not {members!r}")
     if problems:
         raise ModelConfigError("invalid model config: " + "; ".join(problems))
 

@@ -20,22 +20,23 @@ from fer.model.classifier import EmotionClassifier
 DISPLAY_SIZE = 192
 
 
-def last_feature_layer(model: EmotionClassifier) -> nn.Module:
-    """The last ReLU of the convolutional part (a layer of it, or a residual block's output): the finest maps
-    that still see the whole face."""
-    parts = [part for layer in model.net.features for part in (layer, *layer.children())]
+def last_feature_layer(net: nn.Module) -> nn.Module:
+    """The last ReLU of a network's convolutional part (a layer of it, or a residual block's output): the finest
+    maps that still see the whole face."""
+    parts = [part for layer in net.features for part in (layer, *layer.children())]
     return [part for part in parts if isinstance(part, nn.ReLU)][-1]
 
 
 def heat_map(model: EmotionClassifier, face: np.ndarray, class_index: int) -> np.ndarray:
-    """Grad-CAM in [0, 1] at the model's input size for one 48×48 uint8 face."""
-    captured = {}
+    """Grad-CAM in [0, 1] at the model's input size for one 48×48 uint8 face; for an average of networks, the
+    mean of their maps (each from the gradient of the averaged output)."""
+    captured = []
 
     def keep(module, inputs, output):
         output.retain_grad()
-        captured["maps"] = output
+        captured.append(output)
 
-    handle = last_feature_layer(model).register_forward_hook(keep)
+    handles = [last_feature_layer(net).register_forward_hook(keep) for net in model.networks()]
     try:
         model.eval()
         crop = TF.center_crop(torch.from_numpy(face)[None], [model.input_size, model.input_size])
@@ -43,11 +44,16 @@ def heat_map(model: EmotionClassifier, face: np.ndarray, class_index: int) -> np
             batch = normalize(crop, model.mean, model.std).requires_grad_(True)
             model(batch)[0, class_index].backward()
     finally:
-        handle.remove()
-    maps, gradients = captured["maps"].detach(), captured["maps"].grad
-    cam = F.relu((gradients.mean(dim=(2, 3), keepdim=True) * maps).sum(1, keepdim=True))
-    cam = F.interpolate(cam, size=(model.input_size, model.input_size), mode="bilinear", align_corners=False)[0, 0]
+        for handle in handles:
+            handle.remove()
+    cam = sum(class_activation(maps.detach(), maps.grad, model.input_size) for maps in captured)
     return (cam / cam.max()).numpy() if cam.max() > 0 else cam.numpy()
+
+
+def class_activation(maps: torch.Tensor, gradients: torch.Tensor, size: int) -> torch.Tensor:
+    """The positive, gradient-weighted sum of one network's feature maps, upsampled to size × size."""
+    cam = F.relu((gradients.mean(dim=(2, 3), keepdim=True) * maps).sum(1, keepdim=True))
+    return F.interpolate(cam, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
 
 
 def overlay(model: EmotionClassifier, face: np.ndarray, class_index: int, alpha: float = 0.45) -> Image.Image:

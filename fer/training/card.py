@@ -18,7 +18,7 @@ CARD_TEMPLATE = """---
 
 Classifies a 48×48 grayscale face into one of {num_classes} expressions: {labels}.
 {origin} on the FER-2013 `train` split (Kaggle "Training", {train_n:,} faces) {targets_text};
-the `validation` split (Kaggle "PublicTest", {val_n:,} images) was used only to pick the best epoch{validation_use}.
+the `validation` split (Kaggle "PublicTest", {val_n:,} images) was used only to pick {best_epoch_of}{validation_use}.
 It is the model behind the FER-2013 emotion demo Space (`app.py`).
 
 ## Uses
@@ -48,25 +48,14 @@ Against FER-2013's own labels:
 {class_rows}
 {prior_correction}
 ![confusion matrix (rows = true class)]({confusion_png})
-
-![training curves]({curves_png})
+{curves}
 
 Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shared/fer2013 --split validation`
 
 {onnx_section}
 ## Training
 
-- Command: `{command}`
-- Architecture `{arch}`, input {input_size}×{input_size} crops of the 48×48 face, {parameters:,} parameters
-- {epochs} epochs (best: {best_epoch}), batch {batch_size}, SGD lr {lr} (momentum {momentum}),
-  schedule {schedule}, weight decay {weight_decay}, label smoothing {label_smoothing}, dropout {dropout},
-  augmentation {augment} (face scale ±{framing}, capture artefacts on a share {capture} of the faces, random erasing {erase},
-  mixup alpha {mixup}), class weights `{class_weights}`,
-  focal loss gamma {focal_gamma} (0 = plain cross-entropy), sharpness-aware minimisation radius {sam} (0 = off),
-  moving average of the weights {ema} (0 = none), seed {seed}
-{distillation}{weights_storage}- Hardware: {hardware}; {precision} compute; {threads} threads
-- Training wall time: {train_minutes:.1f} min for {epochs} epochs, per-epoch validation included (measured by `train.py`)
-
+{training}
 ## Bias, risks and limitations
 
 FER-2013 faces are low-resolution web images, mostly of adults, gathered by web search; its labels are noisy (they
@@ -76,6 +65,24 @@ columns). Expressions are shown and read differently across cultures, ages and c
 measured per group of people. Do not use it to make decisions about people.
 """
 
+RUN_TRAINING = """- Command: `{command}`
+- Architecture `{arch}`, input {input_size}×{input_size} crops of the 48×48 face, {parameters:,} parameters
+- {epochs} epochs (best: {best_epoch}), batch {batch_size}, SGD lr {lr} (momentum {momentum}),
+  schedule {schedule}, weight decay {weight_decay}, label smoothing {label_smoothing}, dropout {dropout},
+  augmentation {augment} (face scale ±{framing}, capture artefacts on a share {capture} of the faces, random erasing {erase},
+  mixup alpha {mixup}), class weights `{class_weights}`,
+  focal loss gamma {focal_gamma} (0 = plain cross-entropy), sharpness-aware minimisation radius {sam} (0 = off),
+  moving average of the weights {ema} (0 = none), seed {seed}
+{distillation}{weights_storage}- Hardware: {hardware}; {precision} compute; {threads} threads
+- Training wall time: {train_minutes:.1f} min for {epochs} epochs, per-epoch validation included (measured by `train.py`)
+"""
+
+AVERAGE_TRAINING = """- Command: `{command}`: the probabilities of the {count} models below averaged (their networks side by side in
+  one model, whose output is the log of their mean softmax); no training of its own
+- Architecture `{arch}` × {count}, input {input_size}×{input_size} crops of the 48×48 face, {parameters:,} parameters in all
+- Members, each trained on its own (their own cards and metrics.json say how):
+{member_rows}{weights_storage}- Training wall time: {train_minutes:.1f} min, the members' together{unknown_times}
+"""
 
 TARGETS_TEXT = {
     "labels": "against FER-2013's own labels",
@@ -183,6 +190,51 @@ def distillation_text(config: dict, student_seconds: float) -> str:
             f"KL(teachers ‖ student softened by {temperature})\n")
 
 
+def origin_text(state: dict) -> str:
+    config = state["config"]
+    if state.get("members"):
+        return f"The average of {len(state['members'])} networks, each trained"
+    return f"Trained further from the weights of `{config['init_from']}`" if config.get("init_from") else "Trained from scratch"
+
+
+def run_training_text(state: dict, model) -> str:
+    config = state["config"]
+    return RUN_TRAINING.format(
+        command=state["command"], arch=config["arch"], input_size=config["input_size"],
+        parameters=sum(p.numel() for p in model.parameters()), epochs=state["epochs_done"],
+        best_epoch=state["best_epoch"], hardware=hardware_description(), precision=state["precision"],
+        threads=torch.get_num_threads(), train_minutes=state["train_seconds"] / 60,
+        schedule=schedule_description(config), capture=config.get("capture", 0.0),
+        framing=config.get("framing", 0.1), sam=config.get("sam", 0.0),
+        distillation=distillation_text(config, state["train_seconds"]), weights_storage=weights_storage_text(model),
+        **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay", "label_smoothing", "dropout",
+                                        "augment", "erase", "mixup", "class_weights", "focal_gamma", "ema", "seed")})
+
+
+def average_training_text(state: dict, model) -> str:
+    members = state["members"]
+    unknown = [member["source"] for member in members if member["train_seconds"] is None]
+    return AVERAGE_TRAINING.format(
+        command=state["command"], count=len(members), arch=model.arch, input_size=model.input_size,
+        parameters=sum(p.numel() for p in model.parameters()),
+        member_rows="".join(f"  - `{member['source']}`: {member_text(member)}\n" for member in members),
+        weights_storage=weights_storage_text(model), train_minutes=state["train_seconds"] / 60,
+        unknown_times=f" (not counting {', '.join(unknown)}, whose metrics.json is missing)" if unknown else "")
+
+
+def member_text(member: dict) -> str:
+    """A member's validation figure, training time and command, as far as its metrics.json tells."""
+    validation = member["validation"]
+    if validation is None:
+        return "no metrics.json to describe it"
+    people = validation.get("people")
+    figure = (f"{people['plurality_accuracy']:.2%} FER+ plurality accuracy" if people
+              else f"{validation['accuracy']:.2%} accuracy")
+    return (f"{figure} alone (validation, TTA `{validation['tta']}`), {member['train_seconds'] / 60:.1f} min of "
+            f"training ({member['epochs']} epochs, best {member['best_epoch']}, {member['precision']}), "
+            f"`{member['command'] or 'command not recorded'}`")
+
+
 def weights_storage_text(model) -> str:
     if model.weights_dtype == "float32":
         return ""
@@ -208,26 +260,18 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
                               metrics=["accuracy", "f1"], model_name="fer2013-emotion", eval_results=eval_results)
     class_rows = "\n".join(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['support']} |"
                            for name, row in result["per_class"].items())
+    averaged = bool(state.get("members"))
     content = CARD_TEMPLATE.format(
-        card_data=card_data.to_yaml(), arch=config["arch"], num_classes=len(result["labels"]),
-        labels=", ".join(result["labels"]), train_n=train_n,
+        card_data=card_data.to_yaml(), arch=config["arch"] + (f" × {model.members}" if averaged else ""),
+        num_classes=len(result["labels"]), labels=", ".join(result["labels"]), train_n=train_n,
         prior_correction=prior_correction_text(model, uncorrected), onnx_section=card_section(model),
         validation_use=" and, without its labels, to fit the prior correction" if model.prior_correction else "",
+        best_epoch_of="each member's best epoch" if averaged else "the best epoch",
         val_n=result["n"], tta=result["tta"], people=people_text(result),
         targets_text=targets_text(config), meaning=MEANING[model.trained_on],
         accuracy=result["accuracy"], macro_f1=result["macro_f1"], class_rows=class_rows,
-        confusion_png=CONFUSION_PNG, curves_png=CURVES_PNG, command=state["command"], input_size=config["input_size"],
-        parameters=sum(p.numel() for p in model.parameters()), epochs=state["epochs_done"],
-        best_epoch=state["best_epoch"], hardware=hardware_description(), precision=state["precision"],
-        threads=torch.get_num_threads(), train_minutes=state["train_seconds"] / 60,
-        origin=f"Trained further from the weights of `{config['init_from']}`" if config.get("init_from")
-        else "Trained from scratch",
-        schedule=schedule_description(config), capture=config.get("capture", 0.0),
-        framing=config.get("framing", 0.1), sam=config.get("sam", 0.0),
-        distillation=distillation_text(config, state["train_seconds"]), weights_storage=weights_storage_text(model),
-        **{key: config[key] for key in ("batch_size", "lr", "momentum", "weight_decay",
-                                        "label_smoothing", "dropout", "augment", "erase", "mixup", "class_weights",
-                                        "focal_gamma", "ema", "seed")})
+        confusion_png=CONFUSION_PNG, curves="" if averaged else f"\n![training curves]({CURVES_PNG})\n",
+        origin=origin_text(state), training=(average_training_text if averaged else run_training_text)(state, model))
     return ModelCard(content)
 
 

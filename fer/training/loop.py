@@ -55,6 +55,8 @@ def shaped_like(config: TrainConfig, source: str, given: set[str]) -> TrainConfi
     """`config` building the network of the model at `source` (for --init-from): its arch, width and input
     size, unless the user gave one of them, which must then agree with the model."""
     trained = load_classifier(source)
+    if trained.members > 1:
+        raise ModelLoadError(f"{source} averages {trained.members} networks: fine-tune one of them instead")
     shape = {name: getattr(trained, name) for name in SHAPE_SETTINGS}
     clashes = [f"--{name.replace('_', '-')} {getattr(config, name)}" for name in SHAPE_SETTINGS
                if name in given and getattr(config, name) != shape[name]]

@@ -9,7 +9,7 @@ from pathlib import Path
 from fer.model import onnx_export
 from fer.model.classifier import EmotionClassifier, ModelLoadError, load_classifier
 from fer.model.probabilities import DEFAULT_TTA
-from fer.training import card, hub, loop, recipes, report
+from fer.training import card, ensemble, hub, loop, recipes, report
 from fer.training.calibration import match_class_prior
 from fer.training.checkpoint import CheckpointError
 from fer.training.dataset import VOTES_COLUMN, DatasetError, FerData, load_fer, stratified_split
@@ -22,7 +22,9 @@ def run(config: recipes.TrainConfig, args, out_dir: Path) -> int:
     started = time.perf_counter()
     try:
         hardware = start(config.device)
-        if not args.skip_training:
+        if args.average:
+            average(args.average, args.dataset, out_dir)
+        elif not args.skip_training:
             if config.init_from:
                 given = {name for name in loop.SHAPE_SETTINGS if getattr(args, name) is not None}
                 config = loop.shaped_like(config, config.init_from, given)
@@ -59,6 +61,12 @@ def load_data(source: str, subset: int | None, seed: int, targets: str = "labels
         train_split = data.splits["train"]
         data.splits["train"] = stratified_split(train_split, min(1.0, subset / len(train_split)), seed)[1]
     return data
+
+
+def average(sources: list[str], dataset: str, out_dir: Path) -> None:
+    """The models at `sources` averaged into one in `out_dir`, then finished like a trained run."""
+    data = load_data(dataset, None, 0, ensemble.targets_of(sources[0]))
+    finish(out_dir, data, ensemble.assemble(sources, data, out_dir, command_line()))
 
 
 def train_teachers(teachers: dict[str, recipes.TrainConfig], data: FerData, out_dir: Path,
@@ -98,8 +106,13 @@ def finish(out_dir: Path, data: FerData, state: dict) -> None:
     model_card = card.build_card(result, state, model, dataset_id=state["dataset"], train_n=state["train_images"],
                                  uncorrected=uncorrected)
     card.write_card(out_dir, model_card)
-    print(f"best epoch {state['best_epoch']}: validation accuracy {result['accuracy']:.4f} with TTA "
-          f"'{DEFAULT_TTA}' (macro-F1 {result['macro_f1']:.4f}); training took {state['train_seconds'] / 60:.1f} min; "
+    what = (f"the average of {len(state['members'])} models" if state.get("members")
+            else f"best epoch {state['best_epoch']}")
+    people = result.get("people")
+    against_people = (f", FER+ plurality accuracy {people['plurality_accuracy']:.4f}, annotator share "
+                      f"{people['annotator_share']:.4f}" if people else "")
+    print(f"{what}: validation accuracy {result['accuracy']:.4f} with TTA '{DEFAULT_TTA}' (macro-F1 "
+          f"{result['macro_f1']:.4f}){against_people}; training took {state['train_seconds'] / 60:.1f} min; "
           f"results in {out_dir}")
 
 

@@ -103,8 +103,10 @@ def write_reports(out_dir: Path, result: dict, state: dict, uncorrected: dict | 
         "command": state["command"],
         "config": state["config"],
         "history": state["history"],
+        **({"members": state["members"]} if state.get("members") else {}),
     }, indent=2))
     plot_confusion_matrix(result, out_dir / CONFUSION_PNG)
     if result.get("people"):
         plot_agreement_with_people(result["people"], out_dir / PEOPLE_PNG)
-    plot_training_curves(state["history"], out_dir / CURVES_PNG)
+    if state["history"]:  # an average of trained models has none of its own
+        plot_training_curves(state["history"], out_dir / CURVES_PNG)
