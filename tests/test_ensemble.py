@@ -10,7 +10,7 @@ import torch
 
 import train
 from fer.model import gradcam
-from fer.model.classifier import EmotionClassifier, ModelLoadError, load_classifier
+from fer.model.classifier import FERPLUS_VOTES_SOURCE, EmotionClassifier, ModelLoadError, load_classifier
 from fer.model.onnx_export import export_onnx
 from fer.model.probabilities import predict_probabilities
 from fer.training import loop, pipeline, recipes
@@ -23,7 +23,7 @@ TINY = dict(epochs=1, restarts=0, batch_size=16, width=4, precision="fp32", lr=0
 
 def saved_member(folder, seed: int, **settings) -> str:
     torch.manual_seed(seed)
-    model = EmotionClassifier(labels=SYNTHETIC_LABELS, width=4, trained_on="ferplus_votes", **settings)
+    model = EmotionClassifier(labels=SYNTHETIC_LABELS, width=4, trained_on=FERPLUS_VOTES_SOURCE, **settings)
     for parameter in model.parameters():  # away from the initial weights, so members differ in every layer
         parameter.data.add_(torch.randn_like(parameter) * 0.3)
     model.save_pretrained(folder)
@@ -75,7 +75,7 @@ def test_grad_cam_of_an_average_watches_every_member(tmp_path, monkeypatch):
 ])
 def test_models_that_cannot_be_averaged_are_named_with_the_reason(tmp_path, second, message):
     first = saved_member(tmp_path / "a", 0)
-    other = EmotionClassifier(**{"labels": SYNTHETIC_LABELS, "width": 4, "trained_on": "ferplus_votes", **second})
+    other = EmotionClassifier(**{"labels": SYNTHETIC_LABELS, "width": 4, "trained_on": FERPLUS_VOTES_SOURCE, **second})
     other.save_pretrained(tmp_path / "b")
     with pytest.raises(ModelLoadError, match=message):
         average_models([first, str(tmp_path / "b")])

@@ -63,7 +63,7 @@ def assemble(sources: list[str], data: FerData, out_dir: Path, command: str) -> 
     first_config = recipes.TrainConfig(**{**asdict(recipes.TrainConfig()), **runs[0].get("config", {})})
     train_split, _ = loop.fitted_splits(data, first_config, model.labels)
     config = {"arch": model.arch, "width": model.width, "input_size": model.input_size,
-              "targets": first_config.targets, "match_class_prior": False, "members": list(map(str, sources))}
+              "targets": first_config.targets, "match_class_prior": False}
     members = [{"source": str(source), "command": run.get("command"), "train_seconds": run.get("train_seconds"),
                 "epochs": run.get("epochs"), "best_epoch": run.get("best_epoch"), "precision": run.get("precision"),
                 "validation": run.get("validation")} for source, run in zip(sources, runs)]
