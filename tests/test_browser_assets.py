@@ -54,7 +54,7 @@ def test_a_model_folder_without_onnx_is_not_offered_to_the_browser(bundled, tmp_
     folder = tmp_path / "no-onnx"
     shutil.copytree(BUNDLED_MODEL, folder, ignore=shutil.ignore_patterns("model.onnx"))
     assert model_folder(str(folder), bundled) == BUNDLED_MODEL  # the same model, whose folder has model.onnx
-    other = load_classifier(str(folder)).with_prior_correction(None)
+    other = load_classifier(str(folder)).with_prior_correction([2.0] + [1.0] * (len(bundled.labels) - 1))
     assert model_folder(str(folder), other) is None
     assert model_settings(None)["model_url"] is None and model_settings(None)["unavailable"]
 

@@ -113,6 +113,17 @@ def test_train_py_average_writes_a_model_folder_whose_card_names_its_members(vot
     assert (out / "model.onnx").exists() and not (out / "training_curves.png").exists()
 
 
+def test_members_without_metrics_json_are_described_by_what_their_config_says_they_fit(voted_dataset, tmp_path,
+                                                                                      capsys):
+    sources = [saved_member(tmp_path / "a", 0), saved_member(tmp_path / "b", 1)]  # weights and config only
+    code = train.main(["--average", *sources, "--dataset", str(voted_dataset), "--out", str(tmp_path / "pair")])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "pair" / "metrics.json").read_text())["config"]["targets"] == "votes"
+    card = (tmp_path / "pair" / "README.md").read_text()
+    assert "FER+ votes as soft targets" in card and "against FER-2013's own labels" not in card
+    assert "prior correction included" not in card and "posed photos) is not measured here" in card
+
+
 def test_train_py_average_of_a_missing_folder_is_a_clear_error(voted_dataset, tmp_path, capsys):
     code = train.main(["--average", str(tmp_path / "nowhere"), str(tmp_path / "nor_here"), "--dataset",
                        str(voted_dataset), "--out", str(tmp_path / "pair")])

@@ -88,6 +88,14 @@ def test_the_card_example_averages_the_mirrored_view_as_documented(monkeypatch):
     assert_same_predictions(namespace["probabilities"], expected)
 
 
+@pytest.mark.parametrize("prior_correction", [None, [1.2, 0.8, 1.0]])
+def test_the_card_section_speaks_of_a_prior_correction_only_when_the_model_has_one(prior_correction):
+    section = onnx_export.card_section(EmotionClassifier(labels=["a", "b", "c"], width=4,
+                                                         prior_correction=prior_correction))
+    assert ("prior correction included" in section) == (prior_correction is not None)
+    assert ("corrects the mean of the two views" in section) == (prior_correction is not None)
+
+
 def test_the_export_command_writes_the_onnx_file_and_one_card_section(tmp_path, capsys):
     model = EmotionClassifier(width=4).eval()
     model.save_pretrained(tmp_path)

@@ -12,6 +12,7 @@ from fer.training.checkpoint import CheckpointError
 from fer.training.dataset import load_fer
 from tests.conftest import synthetic_faces
 
+BUNDLED_MEMBER = BUNDLED_MODEL.parents[1] / "runs" / "votes"  # the bundled average's first network, committed
 TINY = dict(epochs=2, restarts=0, batch_size=16, width=4, precision="fp32", lr=0.05)
 
 
@@ -251,21 +252,26 @@ def image_folder(tmp_path) -> Path:
     return tmp_path / "my_faces"
 
 
-def test_init_from_the_bundled_model_takes_its_shape_and_fine_tunes(image_folder, tmp_path, capsys):
+def test_init_from_a_member_of_the_bundled_model_takes_its_shape_and_fine_tunes(image_folder, tmp_path, capsys):
     out = tmp_path / "mine"
-    code = train.main(["--dataset", str(image_folder), "--init-from", str(BUNDLED_MODEL), "--epochs", "1",
+    code = train.main(["--dataset", str(image_folder), "--init-from", str(BUNDLED_MEMBER), "--epochs", "1",
                        "--lr", "0.02", "--restarts", "0", "--ema", "0", "--batch-size", "16", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
-    bundled, tuned = load_classifier(str(BUNDLED_MODEL)), load_classifier(str(out))
-    assert (tuned.arch, tuned.width, tuned.input_size) == (bundled.arch, bundled.width, bundled.input_size)
+    member, tuned = load_classifier(str(BUNDLED_MEMBER)), load_classifier(str(out))
+    assert (tuned.arch, tuned.width, tuned.input_size) == (member.arch, member.width, member.input_size)
     conv = "net.features.0.weight"
-    assert not torch.equal(tuned.state_dict()[conv], bundled.state_dict()[conv])
+    assert not torch.equal(tuned.state_dict()[conv], member.state_dict()[conv])
     assert (out / "metrics.json").exists()
 
 
+def test_init_from_the_bundled_average_names_its_members_instead(image_folder, tmp_path, capsys):
+    code = train.main(["--dataset", str(image_folder), "--init-from", str(BUNDLED_MODEL), "--out", str(tmp_path / "m")])
+    assert code == 2 and "fine-tune one of them" in capsys.readouterr().err
+
+
 def test_init_from_with_a_contradicting_width_is_a_clear_error(image_folder, tmp_path, capsys):
-    code = train.main(["--dataset", str(image_folder), "--init-from", str(BUNDLED_MODEL), "--width", "44",
+    code = train.main(["--dataset", str(image_folder), "--init-from", str(BUNDLED_MEMBER), "--width", "64",
                        "--out", str(tmp_path / "mine")])
     error = capsys.readouterr().err
-    assert code == 2 and "--width 44" in error and "leave those flags out" in error
+    assert code == 2 and "--width 64" in error and "leave those flags out" in error
     assert not (tmp_path / "mine" / loop.CHECKPOINT_NAME).exists()

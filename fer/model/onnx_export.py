@@ -35,7 +35,7 @@ CARD_SECTION = """## ONNX
 `model.onnx` (opset {opset}) is the same network for ONNX Runtime and other runtimes without PyTorch.
 Input `faces`: float32 N×1×{size}×{size}, the centre {size}×{size} crop of each 48×48 grayscale face, normalised
 as (pixel / 255 − {mean}) / {std}. Output `probabilities`: N×{num_classes} class probabilities of that one view
-({labels}), prior correction included; the labels are also in the file's metadata. The app averages each
+({labels}){correction}; the labels are also in the file's metadata. The app averages each
 face with its mirror image (test-time augmentation `flip`); with ONNX Runtime:
 
 ```python
@@ -46,17 +46,23 @@ views = [(crops - {mean}) / {std}, (crops[..., ::-1] - {mean}) / {std}]  # the c
 probabilities = np.mean([session.run(None, {{"faces": view}})[0] for view in views], axis=0)
 ```
 
-The app corrects the mean of the two views' softmax rather than averaging corrected views, so a face near a
-tie between two classes can get the other one. Re-export after changing the weights:
+{tie_note}Re-export after changing the weights:
 `python -m fer.onnx_export MODEL_DIR`.
 """
 
 
+TIE_NOTE = ("The app corrects the mean of the two views' softmax rather than averaging corrected views, so a face "
+            "near a\ntie between two classes can get the other one. ")
+
+
 def card_section(model: EmotionClassifier) -> str:
     top = round((IMAGE_SIZE - model.input_size) / 2)  # where torchvision's centre crop starts
+    corrected_model = model.prior_correction is not None
     return CARD_SECTION.format(opset=OPSET, size=model.input_size, mean=model.mean, std=model.std,
                                num_classes=len(model.labels), labels=", ".join(model.labels), top=top,
-                               bottom=top + model.input_size)
+                               bottom=top + model.input_size,
+                               correction=", prior correction included" if corrected_model else "",
+                               tie_note=TIE_NOTE if corrected_model else "")
 
 
 def add_to_card(folder: Path, model: EmotionClassifier) -> None:

@@ -61,8 +61,8 @@ Reproduce the table: `python -m fer.evaluate --model MODEL_DIR --dataset ../shar
 FER-2013 faces are low-resolution web images, mostly of adults, gathered by web search; its labels are noisy (they
 agree with the plurality of FER+'s ten annotators on about two faces in three). The model reads the expression a
 face shows, not what its owner feels; it is weakest on the rare `disgust` class and on `fear` (see the recall
-columns). Expressions are shown and read differently across cultures, ages and contexts; its errors are not
-measured per group of people. Do not use it to make decisions about people.
+columns).{votes_limitation} Expressions are shown and read differently across cultures, ages and contexts; its
+errors are not measured per group of people. Do not use it to make decisions about people.
 """
 
 RUN_TRAINING = """- Command: `{command}`
@@ -96,6 +96,9 @@ MEANING = {
     FERPLUS_VOTES_SOURCE: "its probabilities say how ten people would label the face (FER+'s annotators)",
 }
 
+VOTES_LIMITATION = (" FER+'s annotators call many mild expressions neutral, and a model fitted to their votes does "
+                    "too;\nits recall on deliberate, exaggerated expressions (posed photos) is not measured here.")
+
 
 def targets_text(config: dict) -> str:
     text = TARGETS_TEXT[config.get("targets", "labels")]
@@ -112,7 +115,7 @@ def people_text(result: dict) -> str:
     rows = [("plurality accuracy: the expression most of the ten chose (FER+ protocol, "
              f"{people['plurality_n']:,} faces)", f"{people['plurality_accuracy']:.1%}"),
             ("annotator share: the share of the ten who chose the predicted expression",
-             f"{people['annotator_share']:.3f}"),
+             f"{people['annotator_share']:.4f}"),
             ("total variation between the probabilities and the vote shares (0 = the same)",
              f"{people['total_variation']:.3f}"),
             ("calibration error against the votes (expected gap, 10 bins)", f"{people['calibration_error']:.3f}"),
@@ -266,9 +269,10 @@ def build_card(result: dict, state: dict, model, dataset_id: str, train_n: int,
         num_classes=len(result["labels"]), labels=", ".join(result["labels"]), train_n=train_n,
         prior_correction=prior_correction_text(model, uncorrected), onnx_section=card_section(model),
         validation_use=" and, without its labels, to fit the prior correction" if model.prior_correction else "",
-        best_epoch_of="each member's best epoch" if averaged else "the best epoch",
+        best_epoch_of="each member's best epoch and which models to average" if averaged else "the best epoch",
         val_n=result["n"], tta=result["tta"], people=people_text(result),
         targets_text=targets_text(config), meaning=MEANING[model.trained_on],
+        votes_limitation=VOTES_LIMITATION if model.trained_on == FERPLUS_VOTES_SOURCE else "",
         accuracy=result["accuracy"], macro_f1=result["macro_f1"], class_rows=class_rows,
         confusion_png=CONFUSION_PNG, curves="" if averaged else f"\n![training curves]({CURVES_PNG})\n",
         origin=origin_text(state), training=(average_training_text if averaged else run_training_text)(state, model))

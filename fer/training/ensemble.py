@@ -60,7 +60,8 @@ def assemble(sources: list[str], data: FerData, out_dir: Path, command: str) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     loop.save_best(model, out_dir)
     runs = [report.read_metrics(source) or {} for source in sources]
-    first_config = recipes.TrainConfig(**{**asdict(recipes.TrainConfig()), **runs[0].get("config", {})})
+    first_config = recipes.TrainConfig(**{**asdict(recipes.TrainConfig()), **runs[0].get("config", {}),
+                                          "targets": targets_of(sources[0])})
     train_split, _ = loop.fitted_splits(data, first_config, model.labels)
     config = {"arch": model.arch, "width": model.width, "input_size": model.input_size,
               "targets": first_config.targets, "match_class_prior": False}
