@@ -53,15 +53,16 @@ def targets_of(source: str) -> str:
     return "labels" if load_classifier(source).trained_on == FER2013_LABELS_SOURCE else "votes"
 
 
-def assemble(sources: list[str], data: FerData, out_dir: Path, command: str) -> dict:
-    """Save the average of the models at `sources` in `out_dir` and return its state for `pipeline.finish`: the
-    members' settings and training times, from their metrics.json where they have one."""
+def assemble(sources: list[str], targets: str, data: FerData, out_dir: Path, command: str) -> dict:
+    """Save the average of the models at `sources`, which were trained to fit `targets` (`targets_of`), in `out_dir`
+    and return its state for `pipeline.finish`: the members' settings and training times, from their metrics.json
+    where they have one."""
     model = average_models(sources)
     out_dir.mkdir(parents=True, exist_ok=True)
     loop.save_best(model, out_dir)
     runs = [report.read_metrics(source) or {} for source in sources]
     first_config = recipes.TrainConfig(**{**asdict(recipes.TrainConfig()), **runs[0].get("config", {}),
-                                          "targets": targets_of(sources[0])})
+                                          "targets": targets})
     train_split, _ = loop.fitted_splits(data, first_config, model.labels)
     config = {"arch": model.arch, "width": model.width, "input_size": model.input_size,
               "targets": first_config.targets, "match_class_prior": False}

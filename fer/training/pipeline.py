@@ -65,8 +65,9 @@ def load_data(source: str, subset: int | None, seed: int, targets: str = "labels
 
 def average(sources: list[str], dataset: str, out_dir: Path) -> None:
     """The models at `sources` averaged into one in `out_dir`, then finished like a trained run."""
-    data = load_data(dataset, None, 0, ensemble.targets_of(sources[0]))
-    finish(out_dir, data, ensemble.assemble(sources, data, out_dir, command_line()))
+    targets = ensemble.targets_of(sources[0])
+    data = load_data(dataset, None, 0, targets)
+    finish(out_dir, data, ensemble.assemble(sources, targets, data, out_dir, command_line()))
 
 
 def train_teachers(teachers: dict[str, recipes.TrainConfig], data: FerData, out_dir: Path,
